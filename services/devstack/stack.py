@@ -1,0 +1,132 @@
+"""The local service stack: a real Kafka broker, the ledger and the projector on loopback, until Ctrl-C.
+
+Each service is a child process of its own, started with its settings in the environment and
+stopped by its PID in reverse order of start, the broker last.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+from rich.table import Table
+
+from services.devstack.kafka import LocalKafka, provide_kafka
+from services.devstack.processes import start_child, stop_child, tail
+
+
+class StackSettings(BaseSettings):
+    """Where the stack listens and keeps its files; each field is read from CONSENT_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSENT_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(default=None, description="Use this broker instead of starting one.")
+    kafka_port: int = Field(default=9092, description="Port of the local broker's client listener.")
+    kafka_controller_port: int = Field(default=9093, description="Port of the local broker's KRaft controller.")
+    ledger_port: int = Field(default=8081, description="Port of the ledger's HTTP API.")
+    projector_port: int = Field(default=8082, description="Port of the projector's HTTP API.")
+    stack_dir: Path = Field(default=Path("var"), description="Broker data, SQLite stores and logs.")
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """A service the stack started: where it listens, its process (stopped by PID) and its log."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def _serve(name: str, factory: str, port: int, env: dict[str, str], stack_dir: Path) -> Iterator[RunningService]:
+    log = stack_dir / f"{name}.log"
+    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
+    process = start_child(argv, log_path=log, env={**os.environ, **env})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the {name} exited with code {process.returncode}:\n{tail(log)}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the {name} did not answer {url}/health within 60 s:\n{tail(log)}")
+            time.sleep(0.2)
+        yield RunningService(name, url, process, log)
+    finally:
+        stop_child(process)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_stack(settings: StackSettings, console: Console) -> None:
+    """Start the broker (unless an external one is configured), the ledger and the projector; serve until Ctrl-C."""
+    stack_dir = settings.stack_dir.resolve()
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    # Installed explicitly: a shell's background job inherits SIGINT ignored, and Ctrl-C must still stop us.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    with ExitStack() as stack:
+        started = time.monotonic()
+        broker = None
+        if settings.kafka_bootstrap is None:
+            broker = LocalKafka(
+                broker_port=settings.kafka_port,
+                controller_port=settings.kafka_controller_port,
+                data_dir=stack_dir / "kafka",
+            )
+        with console.status("starting Kafka"):
+            bootstrap = stack.enter_context(provide_kafka(settings.kafka_bootstrap, use_docker=False, local=broker))
+        env = {"CONSENT_KAFKA_BOOTSTRAP": bootstrap}
+        services = []
+        for name, factory, port, store in (
+            ("ledger", "services.ledger.http:create_app", settings.ledger_port, "CONSENT_LEDGER_STORE"),
+            ("projector", "services.projector.http:create_app", settings.projector_port, "CONSENT_PROJECTOR_STORE"),
+        ):
+            env[store] = os.environ.get(store, f"sqlite:///{stack_dir / name}.sqlite3")
+            with console.status(f"starting the {name}"):
+                services.append(stack.enter_context(_serve(name, factory, port, env, stack_dir)))
+        table = Table(title=f"consent ledger stack ready in {time.monotonic() - started:.1f} s — Ctrl-C stops it")
+        for column in ("part", "address", "pid", "log"):
+            table.add_column(column)
+        if broker is not None and broker.process is not None:
+            table.add_row("kafka", bootstrap, str(broker.process.pid), str(broker.log_path))
+        else:
+            table.add_row("kafka", bootstrap, "external", "")
+        for service in services:
+            table.add_row(service.name, service.url, str(service.process.pid), str(service.log))
+        console.print(table)
+        console.print("stack ready", highlight=False)
+        children = [(service.name, service.process, service.log) for service in services]
+        if broker is not None and broker.process is not None:
+            children.append(("Kafka broker", broker.process, broker.log_path))
+        try:
+            while True:
+                for name, process, log in children:
+                    if process.poll() is not None:
+                        console.print(f"[red]the {name} exited with code {process.returncode}; stopping the stack[/]")
+                        console.print(tail(log), markup=False, highlight=False)
+                        raise SystemExit(1)
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            console.print("stopping the stack")
+    console.print("stack stopped")

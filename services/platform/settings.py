@@ -1,0 +1,26 @@
+"""Configuration every service reads from the environment (prefix CONSENT_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Kafka and store settings shared by the ledger and the projector."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSENT_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]."
+    )
+
+
+def store_kind(url: str) -> str:
+    """'sqlite' or 'postgresql', from a store URL; anything else is a configuration error."""
+    scheme = url.split(":", 1)[0]
+    if scheme.startswith("postgres"):
+        return "postgresql"
+    if scheme == "sqlite":
+        return "sqlite"
+    raise ValueError(f"unsupported store URL scheme {scheme!r}: use sqlite:///path or postgresql://...")
