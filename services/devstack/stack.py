@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
+import orjson
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
@@ -115,7 +116,14 @@ def run_stack(settings: StackSettings, console: Console) -> None:
         for service in services:
             table.add_row(service.name, service.url, str(service.process.pid), str(service.log))
         console.print(table)
-        console.print("stack ready", highlight=False)
+        parts = [
+            {"part": "kafka", "address": bootstrap, "pid": broker.process.pid if broker and broker.process else None}
+        ]
+        parts += [{"part": service.name, "address": service.url, "pid": service.process.pid} for service in services]
+        state_file = stack_dir / "stack.json"
+        state_file.write_bytes(orjson.dumps({"parts": parts}, option=orjson.OPT_INDENT_2))
+        stack.callback(state_file.unlink, missing_ok=True)
+        console.print(f"stack ready; {state_file} lists the parts and their PIDs", highlight=False)
         children = [(service.name, service.process, service.log) for service in services]
         if broker is not None and broker.process is not None:
             children.append(("Kafka broker", broker.process, broker.log_path))
