@@ -32,7 +32,7 @@ def stack() -> None:
     try:
         run_stack(StackSettings(), console)
     except (MissingToolError, RuntimeError, TimeoutError) as error:
-        console.print(f"[red]cannot start the stack:[/] {error}", highlight=False)
+        console.print(f"[red]cannot start the stack:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,12 +76,29 @@ def _serve(name: str, factory: str, port: int, env: dict[str, str], stack_dir: P
         stop_child(process)
 
 
+def _check_ports_free(settings: StackSettings) -> None:
+    ports = {"CONSENT_LEDGER_PORT": settings.ledger_port, "CONSENT_PROJECTOR_PORT": settings.projector_port}
+    if settings.kafka_bootstrap is None:
+        ports |= {
+            "CONSENT_KAFKA_PORT": settings.kafka_port,
+            "CONSENT_KAFKA_CONTROLLER_PORT": settings.kafka_controller_port,
+        }
+    for variable, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise RuntimeError(f"port {port} is already in use: stop what holds it, or set {variable}") from None
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def run_stack(settings: StackSettings, console: Console) -> None:
     """Start the broker (unless an external one is configured), the ledger and the projector; serve until Ctrl-C."""
+    _check_ports_free(settings)
     stack_dir = settings.stack_dir.resolve()
     stack_dir.mkdir(parents=True, exist_ok=True)
     # Installed explicitly: a shell's background job inherits SIGINT ignored, and Ctrl-C must still stop us.

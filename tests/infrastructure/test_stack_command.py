@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,3 +54,23 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
     assert exit_code == 0
     assert [name for name, part in parts.items() if is_running(part["pid"])] == []
     assert not state_file.exists()
+
+
+def test_the_stack_refuses_a_port_in_use_and_names_the_setting_to_change(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        env = {**os.environ, "CONSENT_STACK_DIR": str(tmp_path), "CONSENT_LEDGER_PORT": str(taken)}
+        result = subprocess.run(
+            [sys.executable, "-m", "services.cli", "stack"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 1
+    assert f"port {taken} is already in use" in result.stdout
+    assert "CONSENT_LEDGER_PORT" in result.stdout
