@@ -1,0 +1,1 @@
+"""The ledger's domain: consent aggregates, rules and the Kazakh working-day calendar; no infrastructure."""

@@ -1,0 +1,119 @@
+"""A data subject's state, the guards every rule uses, and how a rule records an event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from services.ledger.domain import events as e
+from services.ledger.domain.errors import RuleViolationError
+from services.ledger.domain.terms import ConsentTerms
+from services.ledger.domain.vocabulary import Channel, ConsentStatus, DataCategory
+
+
+class WorkingDays(Protocol):
+    """The calendar the rules count working days on (KazakhCalendar in production)."""
+
+    def add_working_days(self, start: date, count: int) -> date: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asks, when, and under which command id; `now` is when the ledger records it."""
+
+    command_id: str
+    actor: str
+    now: datetime
+    occurred_at: datetime | None = None  # when it happened in the world; defaults to now
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@dataclass
+class _Blank:
+    """Initial state of a subject the ledger has never recorded anything about."""
+
+    consent_status: ConsentStatus = ConsentStatus.NONE
+    consent_id: str | None = None
+    terms: ConsentTerms | None = None
+    pending_withdrawal: tuple[str, date] | None = None  # (request event id, effective_on)
+    opted_out: set[Channel] = field(default_factory=set)
+    blocks: dict[DataCategory, str] = field(default_factory=dict)  # category -> blocking event id
+    erased_by: str | None = None
+    cards: dict[str, str | None] = field(default_factory=dict)  # card ref -> blocking event id or None
+    open_requests: dict[str, date] = field(default_factory=dict)  # request id -> due on
+    enforcements: set[tuple[str, str]] = field(default_factory=set)
+    outcomes: dict[str, list[str]] = field(default_factory=dict)  # command id -> event ids it recorded
+    last_hash: str | None = None
+
+
+class SubjectState(Aggregate):
+    """What the ledger knows about one subject, folded from its events; its id is an opaque UUID."""
+
+    consent_status: ConsentStatus
+    consent_id: str | None
+    terms: ConsentTerms | None
+    pending_withdrawal: tuple[str, date] | None
+    opted_out: set[Channel]
+    blocks: dict[DataCategory, str]
+    erased_by: str | None
+    cards: dict[str, str | None]
+    open_requests: dict[str, date]
+    enforcements: set[tuple[str, str]]
+    outcomes: dict[str, list[str]]
+    last_hash: str | None
+
+    @classmethod
+    def blank(cls, subject_id: UUID, timestamp: datetime) -> Self:
+        """A subject with no history yet (version 0); its first command records its first event."""
+        subject = cls.__new__(cls)
+        subject.__base_init__(subject_id, 0, timestamp)
+        subject.__dict__.update(vars(_Blank()))
+        return subject
+
+    def outcome_of(self, command_id: str) -> list[str] | None:
+        """Event ids a command recorded earlier, or None if it was never applied."""
+        return self.outcomes.get(command_id)
+
+    # --- guards -------------------------------------------------------------------------------
+
+    def check_not_erased(self) -> None:
+        if self.erased_by is not None:
+            raise RuleViolationError("subject_erased", f"the subject's data was erased (event {self.erased_by})")
+
+    def check_consent_active(self, *, allow_pending: bool = False) -> ConsentTerms:
+        allowed = {ConsentStatus.ACTIVE} | ({ConsentStatus.WITHDRAWAL_PENDING} if allow_pending else set())
+        if self.consent_status not in allowed or self.terms is None:
+            raise RuleViolationError(
+                f"consent_{self.consent_status.value}", f"no consent in force (consent is {self.consent_status.value})"
+            )
+        return self.terms
+
+    def check_not_blocked(self, categories: Iterable[DataCategory]) -> None:
+        blocked = sorted(c.value for c in categories if c in self.blocks)
+        if blocked:
+            events = ", ".join(self.blocks[DataCategory(c)] for c in blocked)
+            raise RuleViolationError("data_blocked", f"blocked categories: {', '.join(blocked)} (events {events})")
+
+    # --- recording ----------------------------------------------------------------------------
+
+    def _record(self, event_class: type[e.SubjectEvent], ctx: Context, pii: str | None = None, **fields: Any) -> str:
+        self.trigger_event(
+            event_class,
+            timestamp=ctx.now,
+            command_id=ctx.command_id,
+            actor=ctx.actor,
+            occurred_at=(ctx.occurred_at or ctx.now).isoformat(),
+            correlation_id=ctx.correlation_id,
+            causation_id=ctx.causation_id,
+            pii=pii,
+            prev_hash=None,
+            hash=None,
+            **fields,
+        )
+        return str(e.event_id_of(self.id, self.version))
