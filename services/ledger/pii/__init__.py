@@ -1,0 +1,1 @@
+"""Crypto-shredding of personal data: per-subject keys, wrapped by a master key, destroyed on erasure."""

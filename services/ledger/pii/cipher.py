@@ -1,0 +1,122 @@
+"""Personal data inside ledger events, encrypted with its subject's key so erasure can shred it."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from services.ledger.pii.keys import KeyStore, SubjectErasedError
+
+__all__ = ["TOKEN_PREFIX", "NoSubjectKeyError", "PiiCipher", "PiiTokenError", "SubjectErasedError"]
+
+TOKEN_PREFIX = "pii.v1."  # noqa: S105 - a format marker, not a secret
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+
+
+class NoSubjectKeyError(LookupError):
+    """No personal data was ever encrypted for the subject, so it has no key to read any with."""
+
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(
+            f"subject {subject_id} has no personal-data key: no personal data was ever encrypted for this "
+            "subject with this key store"
+        )
+        self.subject_id = subject_id
+
+
+class PiiTokenError(ValueError):
+    """A token is not the subject's personal data: malformed, altered, or made for another subject."""
+
+
+class PiiCipher:
+    """Encrypts and decrypts a subject's personal data; erasing the subject destroys its key.
+
+    Keys are cached for `cache_seconds`. An erasure through this cipher takes effect here at once; one
+    made by another process (another ledger instance) is seen here once the cached key expires.
+    """
+
+    def __init__(self, keys: KeyStore, *, cache_size: int = 1024, cache_seconds: float = 60.0) -> None:
+        self._keys = keys
+        self._cache_size = cache_size
+        self._cache_seconds = cache_seconds
+        self._cache: OrderedDict[str, tuple[AESGCM, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._erasures = 0  # bumped by erase(), so a key read from the store before it is not cached
+
+    def encrypt(self, subject_id: str, pii: Mapping[str, object]) -> str:
+        """A text token of the personal data that only the subject's key opens, and only for that subject."""
+        aead = self._aead(subject_id, create=True)
+        nonce = os.urandom(_NONCE_BYTES)
+        plain = orjson.dumps(dict(pii), option=orjson.OPT_SORT_KEYS)
+        sealed = aead.encrypt(nonce, plain, subject_id.encode())
+        return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
+
+    def decrypt(self, subject_id: str, token: str) -> dict[str, object]:
+        """The personal data in a token made for this subject; SubjectErasedError once the subject is erased."""
+        aead = self._aead(subject_id, create=False)
+        sealed = _token_bytes(subject_id, token)
+        try:
+            plain = aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], subject_id.encode())
+        except InvalidTag:
+            raise PiiTokenError(
+                f"the token does not decrypt for subject {subject_id}: it was made for another subject or altered"
+            ) from None
+        pii = orjson.loads(plain)
+        if not isinstance(pii, dict):
+            raise PiiTokenError(f"the token of subject {subject_id} holds no personal-data record")
+        return pii
+
+    def erase(self, subject_id: str) -> bool:
+        """Destroy the subject's key for good; True if a key was destroyed by this call."""
+        try:
+            return self._keys.destroy(subject_id)
+        finally:
+            with self._lock:
+                self._erasures += 1
+                self._cache.pop(subject_id, None)
+
+    def _aead(self, subject_id: str, *, create: bool) -> AESGCM:
+        """The subject's cipher, from the cache or the key store (creating the key if asked)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(subject_id)
+            if cached is not None and cached[1] > now:
+                self._cache.move_to_end(subject_id)
+                return cached[0]
+            erasures = self._erasures
+        key = self._keys.get(subject_id)
+        if key is None:
+            if not create:
+                raise NoSubjectKeyError(subject_id)
+            key = self._keys.create(subject_id)
+        aead = AESGCM(key)
+        with self._lock:
+            if erasures == self._erasures:
+                self._cache[subject_id] = (aead, now + self._cache_seconds)
+                self._cache.move_to_end(subject_id)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return aead
+
+
+def _token_bytes(subject_id: str, token: str) -> bytes:
+    """Nonce and ciphertext of a token, or PiiTokenError if the text is no token of this format."""
+    if not token.startswith(TOKEN_PREFIX):
+        raise PiiTokenError(f"the value given for subject {subject_id} is not a personal-data token ({TOKEN_PREFIX}…)")
+    body = token.removeprefix(TOKEN_PREFIX)
+    try:
+        sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:  # binascii.Error: not base64
+        sealed = b""
+    if len(sealed) < _NONCE_BYTES + _TAG_BYTES:
+        raise PiiTokenError(f"the personal-data token given for subject {subject_id} is damaged")
+    return sealed

@@ -1,0 +1,78 @@
+"""A Ledger application on each event store, with the real calendar and per-subject keys."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.ledger.application import Ledger
+from services.ledger.domain.calendar import KazakhCalendar
+from services.ledger.domain.state import Context
+from services.ledger.domain.terms import Collection, ConsentTerms, Controller, Notice
+from services.ledger.domain.vocabulary import Channel, CollectionMethod, DataCategory, Language, Purpose
+from services.ledger.pii.cipher import PiiCipher
+from services.ledger.pii.keys import MasterKey
+from services.ledger.store import eventsourcing_env, key_store
+
+MASTER = MasterKey.from_base64(base64.b64encode(os.urandom(32)).decode())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh event store of each kind, as a store URL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    db = request.getfixturevalue("postgres_database")
+    return f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
+
+
+def make_ledger(url: str) -> Ledger:
+    """A Ledger on the store at `url` (a new instance each call, as another process would be)."""
+    return Ledger(eventsourcing_env(url), calendar=KazakhCalendar(), cipher=PiiCipher(key_store(url, MASTER)))
+
+
+@pytest.fixture
+def ledger(store_url: str) -> Iterator[Ledger]:
+    """The ledger application on a fresh store."""
+    app = make_ledger(store_url)
+    yield app
+    app.close()
+
+
+def at(day: str, time: str = "10:00") -> datetime:
+    """A moment in Almaty (UTC+5) on `day`."""
+    return datetime.fromisoformat(f"{day}T{time}:00+05:00").astimezone(UTC)
+
+
+def ctx(command: str, day: str = "2026-05-04", actor: str = "consultant-17") -> Context:
+    """A command context with a unique-per-test command id."""
+    return Context(command_id=command, actor=actor, now=at(day))
+
+
+def tablet_consent(**changes: object) -> ConsentTerms:
+    """The loyalty form signed on a consultant's tablet with SMS verification; RU transfers allowed."""
+    terms: dict[str, object] = {
+        "controller": Controller("ESPERANCE-RK LLP", "220240037922"),
+        "notice": Notice("loyalty-consent", "2026.1", "a" * 64, Language.KK),
+        "purposes": frozenset({Purpose.LOYALTY, Purpose.MARKETING, Purpose.DELIVERY_AND_SERVICE}),
+        "categories": frozenset({DataCategory.NAME, DataCategory.CONTACTS, DataCategory.BIRTH}),
+        "collection": Collection(
+            CollectionMethod.TABLET_SMS, {"sms_verification_id": "sms-0001"}, "consultant-17", "store-ALA-3"
+        ),
+        "marketing_channels": frozenset({Channel.SMS, Channel.EMAIL}),
+        "third_party_transfer": True,
+        "cross_border_countries": frozenset({"RU"}),
+    }
+    terms.update(changes)
+    return ConsentTerms(**terms)  # type: ignore[arg-type]
+
+
+def new_subject() -> UUID:
+    """An opaque subject id."""
+    return uuid4()

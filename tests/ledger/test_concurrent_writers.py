@@ -1,0 +1,35 @@
+"""Two ledger instances writing to one subject on PostgreSQL lose no event and keep one unbroken chain."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from schemas.chain import chain_problems
+from services.ledger.contract import to_envelope
+from tests.ledger.conftest import ctx, make_ledger, new_subject, tablet_consent
+
+
+def test_two_concurrent_writers_on_postgresql_lose_no_event(postgres_database: dict[str, str]) -> None:
+    db = postgres_database
+    url = f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
+    writers = [make_ledger(url), make_ledger(url)]
+    subject = new_subject()
+    writers[0].grant_consent(subject, ctx("grant"), tablet_consent(), None)
+
+    def confirm_many(writer: int) -> int:
+        for n in range(25):
+            app = writers[writer]
+            app.confirm_enforcement(subject, ctx(f"ack-{writer}-{n}"), f"system-{writer}", f"event-{n}", "suppressed")
+        return writer
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert sorted(pool.map(confirm_many, [0, 1])) == [0, 1]
+    events, state = writers[0].history(subject)
+    for writer in writers:
+        writer.close()
+
+    assert len(events) == 1 + 2 * 25
+    assert [event.originator_version for event in events] == list(range(1, 52))
+    assert state is not None
+    assert len(state.enforcements) == 50
+    assert chain_problems(to_envelope(event) for event in events) == []
