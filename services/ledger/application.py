@@ -33,7 +33,7 @@ from services.ledger.domain.vocabulary import (
     RequestKind,
     UnblockGround,
     WithdrawalRefusalReason,
-)  # fmt: skip
+)
 from services.ledger.pii.cipher import PiiCipher
 
 CONFLICT_RETRIES = 5

@@ -2,16 +2,71 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from services.ledger.application import ConcurrentWriteError
+from services.ledger.bootstrap import LedgerServices, build
+from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
+from services.ledger.pii.keys import SubjectErasedError
+from services.ledger.routes import router
 from services.ledger.settings import LedgerSettings
 from services.platform.health import health_router
 from services.platform.settings import store_kind
 
+log = logging.getLogger("services.ledger")
 
-def create_app(settings: LedgerSettings | None = None) -> FastAPI:
-    """The ledger's ASGI app, configured from `settings` or the environment."""
-    settings = settings or LedgerSettings()
-    app = FastAPI(title="Consent ledger", version="0.1.0")
-    app.include_router(health_router("ledger", settings.kafka_bootstrap, store_kind(settings.ledger_store)))
+
+def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices | None = None) -> FastAPI:
+    """The ledger's ASGI app, from `wired` services, else built from `settings` or the environment."""
+    wired = wired or build(settings or LedgerSettings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        wired.ledger.close()
+
+    app = FastAPI(
+        title="Consent ledger",
+        version="0.1.0",
+        description="Every consent act of ESPERANCE-RK LLP's personal-data policy, as an immutable event.",
+        lifespan=lifespan,
+    )
+    app.state.ledger = wired
+    app.state.tokens = wired.tokens
+    app.include_router(health_router("ledger", wired.settings.kafka_bootstrap, store_kind(wired.settings.ledger_store)))
+    app.include_router(router())
+    add_error_handlers(app)
     return app
+
+
+def refusal(rule: str, message: str) -> JSONResponse:
+    """409 naming the rule that refused the command."""
+    return JSONResponse({"rule": rule, "message": message}, status_code=status.HTTP_409_CONFLICT)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Map the domain's refusals to answers a caller can act on, and log them (no personal data)."""
+
+    @app.exception_handler(RuleViolationError)
+    async def rule_violation(request: Request, error: RuleViolationError) -> JSONResponse:
+        log.info("refused %s %s: %s", request.method, request.url.path, error.rule)
+        return refusal(error.rule, error.message)
+
+    @app.exception_handler(SubjectErasedError)
+    async def erased(request: Request, error: SubjectErasedError) -> JSONResponse:
+        return refusal("subject_erased", str(error))
+
+    @app.exception_handler(ConcurrentWriteError)
+    async def concurrent(request: Request, error: ConcurrentWriteError) -> JSONResponse:
+        log.warning("refused %s %s: concurrent writes", request.method, request.url.path)
+        return refusal("concurrent_write", f"{error}; send the same command again")
+
+    @app.exception_handler(InvalidCommandError)
+    async def invalid(request: Request, error: InvalidCommandError) -> JSONResponse:
+        detail = [{"loc": ["body", *error.field.split(".")], "msg": error.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -1,16 +1,28 @@
-"""The ledger's configuration."""
+"""The ledger's configuration (environment variables CONSENT_*)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.platform.settings import ServiceSettings
 
 
 class LedgerSettings(ServiceSettings):
-    """Where the ledger keeps its event store (CONSENT_LEDGER_STORE)."""
+    """Where the ledger stores events and keys, its secrets, its tokens and the controller it records."""
 
     ledger_store: str = Field(
         default="sqlite:///var/ledger.sqlite3",
         description="Event store: sqlite:///path (embedded default) or postgresql://user@host:port/db.",
     )
+    ledger_master_key: SecretStr | None = Field(
+        default=None, description="32 random bytes, base64: wraps every subject's key. Required."
+    )
+    ledger_identity_secret: SecretStr | None = Field(
+        default=None, description="At least 32 bytes of text: the HMAC secret deriving subject ids. Required."
+    )
+    api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
+    controller_name: str = "ESPERANCE-RK LLP"
+    controller_bin: str = "220240037922"
+    commands_topic: str = "consent.commands.v1"
+    deadletter_topic: str = "consent.deadletter.v1"
+    ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")

@@ -1,0 +1,263 @@
+"""Commands the ledger takes, over HTTP (the body) and on consent.commands.v1 (the record value, key = subject id).
+
+Every command carries a `command_id`: a repeat returns the first outcome and records nothing new.
+On Kafka a command also names its `type` and `subject_id`. Personal data goes only in `pii`
+objects, which the ledger encrypts under the subject's key before anything is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+PURPOSES = Literal[
+    "loyalty", "delivery_and_service", "marketing", "contract", "analysis", "promotions", "contact_centre",
+    "legal_duties",
+]  # fmt: skip
+CATEGORIES = Literal[
+    "name", "identity_document", "birth", "gender", "residence_address", "registration_address", "contacts"
+]
+CHANNELS = Literal["sms", "email", "phone", "post", "other"]
+COUNTRY = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["RU"], description="ISO 3166-1 alpha-2")]
+SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, lowercase hex")]
+PII = Annotated[
+    dict[str, str],
+    Field(description="Personal data, encrypted under the subject's key before it is stored; never logged."),
+]
+
+
+class Command(BaseModel):
+    """What every command carries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command_id: str = Field(
+        min_length=1, max_length=200, description="Idempotency key chosen by the sender.", examples=["tablet-7f3a-0001"]
+    )
+    subject_id: UUID | None = Field(
+        default=None, description="The subject (opaque UUID). Required on Kafka; over HTTP it is in the path."
+    )
+    actor: str | None = Field(default=None, max_length=200, description="Who acted: consultant, DPO, system.")
+    occurred_at: AwareDatetime | None = Field(default=None, description="When it happened; default: when received.")
+    correlation_id: str | None = Field(default=None, max_length=200)
+    causation_id: str | None = Field(default=None, max_length=200, description="The event or command that caused this.")
+
+
+class Form(BaseModel):
+    """The consent form shown (notice)."""
+
+    form_id: str = Field(examples=["loyalty-consent"])
+    form_version: str = Field(examples=["2026.1"])
+    text_sha256: SHA256
+    language: Literal["kk", "ru"]
+
+
+class Proof(BaseModel):
+    """The proof of consent; the collection method decides which one is required."""
+
+    sms_verification_id: str | None = Field(default=None, description="tablet_sms: the SMS verification's id.")
+    checkbox_form_version: str | None = Field(default=None, description="web/app checkbox: the form version.")
+    document_reference: str | None = Field(default=None, description="electronic questionnaire: its reference.")
+    signed_scan_sha256: SHA256 | None = Field(default=None, description="signed questionnaire: the scan's SHA-256.")
+    call_recording_id: str | None = Field(default=None, description="recorded call: the recording's id.")
+
+
+class Collection(BaseModel):
+    """How consent was collected, its proof, and who collected it (policy §4)."""
+
+    method: Literal[
+        "tablet_sms", "web_checkbox", "app_checkbox", "electronic_questionnaire", "signed_questionnaire",
+        "recorded_call",
+    ]  # fmt: skip
+    proof: Proof
+    consultant_id: str | None = Field(default=None, description="Who collected it (required for tablet_sms).")
+    store_id: str | None = None
+
+
+class Representative(BaseModel):
+    """A representative acting under a power of attorney."""
+
+    power_of_attorney_ref: str
+    pii: PII | None = None
+
+
+class GrantConsent(Command):
+    """Record consent given on a form (ConsentGranted); replaces the consent in force."""
+
+    type: Literal["GrantConsent"] = "GrantConsent"
+    form: Form
+    purposes: list[PURPOSES] = Field(min_length=1)
+    categories: list[CATEGORIES] = Field(min_length=1)
+    marketing_channels: list[CHANNELS] = []
+    third_party_transfer: bool = False
+    recipients: list[str] = Field(default=[], description="Named recipients; empty with transfer allowed: any.")
+    cross_border_countries: list[COUNTRY] = []
+    valid_until: date | None = Field(default=None, description="End of term; none: the loyalty programme's duration.")
+    collection: Collection
+    representative: Representative | None = None
+    pii: PII | None = None
+
+
+class OptOutOfMarketing(Command):
+    """Stop marketing over these channels at once (MarketingOptedOut)."""
+
+    type: Literal["OptOutOfMarketing"] = "OptOutOfMarketing"
+    channels: list[CHANNELS] = Field(min_length=1)
+
+
+class OptInToMarketing(Command):
+    """Resume marketing over these channels (MarketingOptedIn)."""
+
+    type: Literal["OptInToMarketing"] = "OptInToMarketing"
+    channels: list[CHANNELS] = Field(min_length=1)
+
+
+class RequestWithdrawal(Command):
+    """File a written withdrawal application (ConsentWithdrawalRequested, or Refused)."""
+
+    type: Literal["RequestWithdrawal"] = "RequestWithdrawal"
+    filed_on: date
+    requested_effective_on: date | None = None
+    unfulfilled_obligations: int = Field(default=0, ge=0, description="Open orders or other obligations.")
+
+
+class RefuseWithdrawal(Command):
+    """Refuse a pending withdrawal that would contradict law (ConsentWithdrawalRefused)."""
+
+    type: Literal["RefuseWithdrawal"] = "RefuseWithdrawal"
+    reason: Literal["unfulfilled_obligation", "legal_retention_duty"]
+    legal_basis: str = Field(min_length=1)
+
+
+class CompleteWithdrawal(Command):
+    """Let a pending withdrawal take effect on or after its day (ConsentWithdrawn)."""
+
+    type: Literal["CompleteWithdrawal"] = "CompleteWithdrawal"
+    today: date
+
+
+class ExpireConsent(Command):
+    """End a consent whose term has run out (ConsentExpired)."""
+
+    type: Literal["ExpireConsent"] = "ExpireConsent"
+    today: date
+
+
+class BlockPersonalData(Command):
+    """Block processing of categories (PersonalDataBlocked)."""
+
+    type: Literal["BlockPersonalData"] = "BlockPersonalData"
+    categories: list[CATEGORIES] = Field(min_length=1)
+    ground: Literal["accuracy_in_doubt", "subject_application"]
+
+
+class UnblockPersonalData(Command):
+    """End a block (PersonalDataUnblocked)."""
+
+    type: Literal["UnblockPersonalData"] = "UnblockPersonalData"
+    categories: list[CATEGORIES] = Field(min_length=1)
+    ground: Literal["data_confirmed", "application_resolved"]
+
+
+class RectifyPersonalData(Command):
+    """Record clarified or updated data (PersonalDataRectified); new values in `pii` only."""
+
+    type: Literal["RectifyPersonalData"] = "RectifyPersonalData"
+    categories: list[CATEGORIES] = Field(min_length=1)
+    pii: PII
+
+
+class TransferPersonalData(Command):
+    """Record a hand-over to a third party, possibly abroad (PersonalDataTransferred), if the consent covers it."""
+
+    type: Literal["TransferPersonalData"] = "TransferPersonalData"
+    recipient: str = Field(min_length=1, examples=["delivery-partner-ru"])
+    country: COUNTRY
+    categories: list[CATEGORIES] = Field(min_length=1)
+    purpose: PURPOSES
+
+
+class ErasePersonalData(Command):
+    """Destroy the subject's data on one of the six grounds (PersonalDataErased); the key is destroyed."""
+
+    type: Literal["ErasePersonalData"] = "ErasePersonalData"
+    ground: Literal[
+        "term_expired", "purpose_achieved", "subject_or_authority_demand", "data_defective", "consent_withdrawn",
+        "irremediable_violation",
+    ]  # fmt: skip
+    requested_by: str = Field(min_length=1, examples=["subject", "authorised body"])
+
+
+class LinkLoyaltyCard(Command):
+    """Link a loyalty card (LoyaltyCardLinked); give the number or an opaque reference."""
+
+    type: Literal["LinkLoyaltyCard"] = "LinkLoyaltyCard"
+    card_number: str | None = Field(default=None, description="Turned into an opaque reference; never stored.")
+    card_ref: str | None = None
+
+
+class BlockLoyaltyCard(Command):
+    """Block a card, naming the event that caused it (LoyaltyCardBlocked)."""
+
+    type: Literal["BlockLoyaltyCard"] = "BlockLoyaltyCard"
+    card_ref: str
+    cause_event_id: str
+    reason: str = "consent withdrawn"
+
+
+class UnblockLoyaltyCard(Command):
+    """Unblock a card after re-consent (LoyaltyCardUnblocked)."""
+
+    type: Literal["UnblockLoyaltyCard"] = "UnblockLoyaltyCard"
+    card_ref: str
+    reason: str = "consent granted again"
+
+
+class ReceiveSubjectRequest(Command):
+    """Register a subject's request (SubjectRequestReceived); due three working days later."""
+
+    type: Literal["ReceiveSubjectRequest"] = "ReceiveSubjectRequest"
+    request_id: str = Field(min_length=1)
+    kind: Literal["access", "rectification", "blocking", "destruction", "withdrawal"]
+    received_on: date
+    by_representative: bool = False
+    pii: PII = Field(description="Identity document number, issue date and issuing authority; signature reference.")
+
+
+class AnswerSubjectRequest(Command):
+    """Record the answer to a request (SubjectRequestAnswered)."""
+
+    type: Literal["AnswerSubjectRequest"] = "AnswerSubjectRequest"
+    request_id: str
+    answered_on: date
+    response_ref: str | None = None
+
+
+class RejectSubjectRequest(Command):
+    """Reject a request with the reason (SubjectRequestRejected)."""
+
+    type: Literal["RejectSubjectRequest"] = "RejectSubjectRequest"
+    request_id: str
+    reason: str = Field(min_length=1)
+
+
+class ConfirmEnforcement(Command):
+    """A subscriber confirms it acted on an event (EnforcementConfirmed)."""
+
+    type: Literal["ConfirmEnforcement"] = "ConfirmEnforcement"
+    system: str = Field(min_length=1, examples=["loyalty"])
+    enforced_event_id: str
+    action: str = Field(examples=["card blocked", "data erased", "suppression applied"])
+
+
+AnyCommand = Annotated[
+    GrantConsent | OptOutOfMarketing | OptInToMarketing | RequestWithdrawal | RefuseWithdrawal | CompleteWithdrawal
+    | ExpireConsent | BlockPersonalData | UnblockPersonalData | RectifyPersonalData | TransferPersonalData
+    | ErasePersonalData | LinkLoyaltyCard | BlockLoyaltyCard | UnblockLoyaltyCard | ReceiveSubjectRequest
+    | AnswerSubjectRequest | RejectSubjectRequest | ConfirmEnforcement,
+    Field(discriminator="type"),
+]  # fmt: skip
+COMMANDS: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)

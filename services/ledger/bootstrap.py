@@ -1,0 +1,61 @@
+"""Wires the ledger from its settings; the HTTP app, the Kafka consumer and the tests all start here."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+
+from services.ledger.application import Ledger
+from services.ledger.commands import CommandHandler
+from services.ledger.domain.calendar import KazakhCalendar
+from services.ledger.domain.terms import Controller
+from services.ledger.identity import SubjectIds
+from services.ledger.pii.cipher import PiiCipher
+from services.ledger.pii.keys import MasterKey
+from services.ledger.settings import LedgerSettings
+from services.ledger.store import eventsourcing_env, key_store
+from services.platform.auth import TokenRegistry
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the ledger cannot start without is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class LedgerServices:
+    """Everything an entry point needs."""
+
+    settings: LedgerSettings
+    ledger: Ledger
+    handler: CommandHandler
+    tokens: TokenRegistry
+
+
+def build(settings: LedgerSettings) -> LedgerServices:
+    """Build the ledger on its configured store, or raise ConfigurationError naming the missing setting."""
+    if settings.ledger_master_key is None:
+        raise ConfigurationError(
+            "CONSENT_LEDGER_MASTER_KEY is required: 32 random bytes in base64 "
+            "(python -c 'import os,base64; print(base64.b64encode(os.urandom(32)).decode())')"
+        )
+    if settings.ledger_identity_secret is None:
+        raise ConfigurationError("CONSENT_LEDGER_IDENTITY_SECRET is required: at least 32 random characters")
+    try:
+        master = MasterKey.from_base64(settings.ledger_master_key.get_secret_value())
+        subject_ids = SubjectIds(settings.ledger_identity_secret.get_secret_value().encode())
+        tokens = TokenRegistry.from_json(settings.api_tokens)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from error
+    ledger = Ledger(
+        eventsourcing_env(settings.ledger_store),
+        calendar=KazakhCalendar(),
+        cipher=PiiCipher(key_store(settings.ledger_store, master)),
+    )
+    controller = Controller(settings.controller_name, settings.controller_bin)
+    return LedgerServices(settings, ledger, CommandHandler(ledger, controller, subject_ids), tokens)
+
+
+def new_master_key() -> str:
+    """A fresh master key in the form CONSENT_LEDGER_MASTER_KEY takes (for development stacks)."""
+    return base64.b64encode(os.urandom(32)).decode()

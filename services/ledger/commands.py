@@ -1,0 +1,156 @@
+"""One place that turns a command of the public contract into one call of the Ledger application.
+
+Used by the HTTP API and the Kafka command consumer alike, so both take exactly the same commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from schemas import commands as c
+from services.ledger.application import Ledger, Outcome
+from services.ledger.domain.errors import InvalidCommandError
+from services.ledger.domain.iin import InvalidIinError, parse_iin
+from services.ledger.domain.state import Context
+from services.ledger.domain.terms import Collection, ConsentTerms, Controller, Notice, Representative
+from services.ledger.domain.vocabulary import (
+    BlockGround,
+    Channel,
+    CollectionMethod,
+    DataCategory,
+    ErasureGround,
+    Language,
+    Purpose,
+    RequestKind,
+    UnblockGround,
+    WithdrawalRefusalReason,
+)
+from services.ledger.identity import SubjectIds
+
+
+@dataclass(frozen=True)
+class CommandHandler:
+    """Dispatches commands to the ledger with the controller and identity secret from configuration."""
+
+    ledger: Ledger
+    controller: Controller
+    subject_ids: SubjectIds
+
+    def handle(  # noqa: PLR0911, PLR0912 - one case per command of the contract reads as a table
+        self, subject_id: UUID, command: c.AnyCommand, *, actor: str, now: datetime
+    ) -> Outcome:
+        """Apply `command` to the subject as `actor` at `now`; raises the domain's refusals."""
+        ctx = Context(
+            command_id=command.command_id,
+            actor=actor,
+            now=now,
+            occurred_at=command.occurred_at,
+            correlation_id=command.correlation_id,
+            causation_id=command.causation_id,
+        )
+        ledger, s = self.ledger, subject_id
+        match command:
+            case c.GrantConsent():
+                return ledger.grant_consent(s, ctx, self.terms(command), _pii(command.pii, command.representative))
+            case c.OptOutOfMarketing(channels=channels):
+                return ledger.opt_out_of_marketing(s, ctx, [Channel(x) for x in channels])
+            case c.OptInToMarketing(channels=channels):
+                return ledger.opt_in_to_marketing(s, ctx, [Channel(x) for x in channels])
+            case c.RequestWithdrawal():
+                return ledger.request_withdrawal(
+                    s, ctx, command.filed_on, command.requested_effective_on, command.unfulfilled_obligations
+                )
+            case c.RefuseWithdrawal():
+                return ledger.refuse_withdrawal(s, ctx, WithdrawalRefusalReason(command.reason), command.legal_basis)
+            case c.CompleteWithdrawal(today=today):
+                return ledger.complete_withdrawal(s, ctx, today)
+            case c.ExpireConsent(today=today):
+                return ledger.expire_consent(s, ctx, today)
+            case c.BlockPersonalData():
+                return ledger.block_data(s, ctx, _categories(command.categories), BlockGround(command.ground))
+            case c.UnblockPersonalData():
+                return ledger.unblock_data(s, ctx, _categories(command.categories), UnblockGround(command.ground))
+            case c.RectifyPersonalData():
+                return ledger.rectify_data(s, ctx, _categories(command.categories), _pii(command.pii) or {})
+            case c.TransferPersonalData():
+                return ledger.transfer_data(
+                    s, ctx, recipient=command.recipient, country=command.country,
+                    categories=_categories(command.categories), purpose=Purpose(command.purpose),
+                )  # fmt: skip
+            case c.ErasePersonalData():
+                return ledger.erase_data(s, ctx, ErasureGround(command.ground), command.requested_by)
+            case c.LinkLoyaltyCard():
+                return ledger.link_card(s, ctx, self.card_ref(command))
+            case c.BlockLoyaltyCard():
+                return ledger.block_card(s, ctx, command.card_ref, command.cause_event_id, command.reason)
+            case c.UnblockLoyaltyCard():
+                return ledger.unblock_card(s, ctx, command.card_ref, command.reason)
+            case c.ReceiveSubjectRequest():
+                return ledger.receive_request(
+                    s, ctx, request_id=command.request_id, kind=RequestKind(command.kind),
+                    received_on=command.received_on, pii=_pii(command.pii),
+                    by_representative=command.by_representative,
+                )  # fmt: skip
+            case c.AnswerSubjectRequest():
+                return ledger.answer_request(s, ctx, command.request_id, command.answered_on, command.response_ref)
+            case c.RejectSubjectRequest():
+                return ledger.reject_request(s, ctx, command.request_id, command.reason)
+            case c.ConfirmEnforcement():
+                return ledger.confirm_enforcement(s, ctx, command.system, command.enforced_event_id, command.action)
+        raise InvalidCommandError("type", f"unknown command {type(command).__name__}")  # pragma: no cover
+
+    def terms(self, command: c.GrantConsent) -> ConsentTerms:
+        """The domain's ConsentTerms for a GrantConsent command."""
+        collection = command.collection
+        proof = {name: value for name, value in collection.proof.model_dump().items() if value}
+        rep = command.representative
+        return ConsentTerms(
+            controller=self.controller,
+            notice=Notice(
+                command.form.form_id,
+                command.form.form_version,
+                command.form.text_sha256,
+                Language(command.form.language),
+            ),
+            purposes=frozenset(Purpose(p) for p in command.purposes),
+            categories=frozenset(_categories(command.categories)),
+            collection=Collection(
+                CollectionMethod(collection.method), proof, collection.consultant_id, collection.store_id
+            ),
+            marketing_channels=frozenset(Channel(x) for x in command.marketing_channels),
+            third_party_transfer=command.third_party_transfer,
+            recipients=frozenset(command.recipients),
+            cross_border_countries=frozenset(command.cross_border_countries),
+            valid_until=command.valid_until,
+            representative=Representative(rep.power_of_attorney_ref) if rep else None,
+        )
+
+    def card_ref(self, command: c.LinkLoyaltyCard) -> str:
+        """The opaque reference of the card: derived from its number, or as given."""
+        if command.card_number:
+            return self.subject_ids.card_ref(command.card_number)
+        if command.card_ref:
+            return command.card_ref
+        raise InvalidCommandError("card_number", "give the card number or its reference")
+
+
+def _categories(names: Iterable[str]) -> list[DataCategory]:
+    return [DataCategory(name) for name in names]
+
+
+def _pii(pii: dict[str, str] | None, representative: c.Representative | None = None) -> dict[str, Any] | None:
+    """Personal data to encrypt, with any IIN in it validated first (never echoed back)."""
+    payload: dict[str, Any] = dict(pii or {})
+    if representative is not None and representative.pii:
+        payload["representative"] = dict(representative.pii)
+    for where, values in (("pii", payload), ("representative.pii", payload.get("representative") or {})):
+        if "iin" in values:
+            try:
+                parse_iin(values["iin"])
+            except InvalidIinError as error:
+                raise InvalidCommandError(f"{where}.iin", str(error)) from None
+    return payload or None

@@ -1,0 +1,152 @@
+"""The ledger's HTTP routes: one POST per command of schemas/commands.py, plus history and subject ids."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas import commands as c
+from services.ledger.bootstrap import LedgerServices
+from services.ledger.contract import to_envelope
+from services.ledger.identity import Identifier
+from services.ledger.views import subject_view
+from services.platform.auth import Principal, require
+
+log = logging.getLogger(__name__)
+
+
+class CommandAccepted(BaseModel):
+    """What a command recorded; `replayed` is true when the command id was seen before (nothing new recorded)."""
+
+    subject_id: UUID
+    event_ids: list[str] = Field(description="Ids of the events recorded, in order.")
+    replayed: bool
+
+
+class Refusal(BaseModel):
+    """A command refused by a rule of the policy, or by a concurrent write."""
+
+    rule: str = Field(examples=["consent_withdrawn"])
+    message: str
+
+
+# path under /v1/subjects/{subject_id}, command model, scope needed
+COMMAND_ROUTES: list[tuple[str, type[c.Command], str]] = [
+    ("/consents", c.GrantConsent, "consent:write"),
+    ("/consents/expiry", c.ExpireConsent, "dpo"),
+    ("/marketing/opt-out", c.OptOutOfMarketing, "consent:write"),
+    ("/marketing/opt-in", c.OptInToMarketing, "consent:write"),
+    ("/withdrawals", c.RequestWithdrawal, "consent:write"),
+    ("/withdrawals/refusal", c.RefuseWithdrawal, "dpo"),
+    ("/withdrawals/completion", c.CompleteWithdrawal, "dpo"),
+    ("/blocks", c.BlockPersonalData, "dpo"),
+    ("/blocks/release", c.UnblockPersonalData, "dpo"),
+    ("/rectifications", c.RectifyPersonalData, "consent:write"),
+    ("/transfers", c.TransferPersonalData, "consent:write"),
+    ("/erasure", c.ErasePersonalData, "dpo"),
+    ("/cards", c.LinkLoyaltyCard, "consent:write"),
+    ("/cards/block", c.BlockLoyaltyCard, "dpo"),
+    ("/cards/unblock", c.UnblockLoyaltyCard, "dpo"),
+    ("/requests", c.ReceiveSubjectRequest, "dpo"),
+    ("/requests/answer", c.AnswerSubjectRequest, "dpo"),
+    ("/requests/reject", c.RejectSubjectRequest, "dpo"),
+    ("/enforcements", c.ConfirmEnforcement, "consent:write"),
+]
+_REFUSALS: dict[int | str, dict[str, Any]] = {409: {"model": Refusal, "description": "Refused by a rule."}}
+
+
+def services_of(request: Request) -> LedgerServices:
+    """The wired ledger of this app."""
+    wired: LedgerServices = request.app.state.ledger
+    return wired
+
+
+def apply_command(
+    wired: LedgerServices, subject_id: UUID, command: c.AnyCommand, principal: Principal, response: Response
+) -> CommandAccepted:
+    """Run a command for an authenticated caller; 201 when recorded, 200 when a repeat."""
+    if command.subject_id is not None and command.subject_id != subject_id:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "subject_id in the body differs from the path")
+    actor = f"{principal.name}/{command.actor}" if command.actor else principal.name
+    outcome = wired.handler.handle(subject_id, command, actor=actor, now=datetime.now(UTC))
+    response.status_code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
+    return CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
+
+
+def _command_route(model: type[c.Command], scope: str) -> Any:
+    def route(subject_id: UUID, command: Any, request: Request, response: Response, principal: Any) -> CommandAccepted:
+        return apply_command(services_of(request), subject_id, command, principal, response)
+
+    # Set as objects, not strings: FastAPI reads the body model and the scope check from here.
+    route.__annotations__ |= {"command": model, "principal": Annotated[Principal, Depends(require(scope))]}
+    route.__doc__ = model.__doc__
+    return route
+
+
+def router() -> APIRouter:
+    """All of the ledger's /v1 routes."""
+    api = APIRouter(prefix="/v1")
+    for path, model, scope in COMMAND_ROUTES:
+        api.add_api_route(
+            f"/subjects/{{subject_id}}{path}", _command_route(model, scope), methods=["POST"],
+            response_model=CommandAccepted, status_code=201, responses=_REFUSALS, name=model.__name__,
+            summary=f"{model.__name__} (scope {scope})", tags=["commands"],
+        )  # fmt: skip
+
+    @api.post("/requests", response_model=CommandAccepted, status_code=201, responses=_REFUSALS, tags=["commands"])
+    def receive_request(
+        command: c.ReceiveSubjectRequest,
+        request: Request,
+        response: Response,
+        principal: Annotated[Principal, Depends(require("dpo"))],
+    ) -> CommandAccepted:
+        """Register a subject's request (Өтініш); the body names the subject. Due three working days later."""
+        if command.subject_id is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "subject_id is required")
+        return apply_command(services_of(request), command.subject_id, command, principal, response)
+
+    @api.post("/subject-ids", tags=["identity"])
+    def derive_subject_id(
+        body: SubjectIdRequest, request: Request, _: Annotated[Principal, Depends(require("consent:write"))]
+    ) -> SubjectIdAnswer:
+        """The opaque subject id of a person known by IIN, phone or card number (keyed HMAC)."""
+        handler = services_of(request).handler
+        return SubjectIdAnswer(subject_id=handler.subject_ids.subject_id(body.identifier, body.value))
+
+    @api.get("/subjects/{subject_id}/history", tags=["reading"])
+    def history(
+        subject_id: UUID,
+        request: Request,
+        _: Annotated[Principal, Depends(require("read"))],
+        as_of: Annotated[AwareDatetime | None, Query(description="Show the history up to this moment.")] = None,
+    ) -> dict[str, Any]:
+        """The subject's events (envelopes, personal data encrypted) and state as they stood at `as_of`."""
+        events, state = services_of(request).ledger.history(subject_id, as_of)
+        if not events:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
+        return {
+            "subject_id": str(subject_id),
+            "as_of": as_of.isoformat() if as_of else None,
+            "state": subject_view(state),
+            "events": [to_envelope(event) for event in events],
+        }
+
+    return api
+
+
+class SubjectIdRequest(BaseModel):
+    """A person as a channel knows them; the value is never stored or logged."""
+
+    identifier: Identifier
+    value: str = Field(min_length=1, max_length=64)
+
+
+class SubjectIdAnswer(BaseModel):
+    """The subject's opaque id."""
+
+    subject_id: UUID
