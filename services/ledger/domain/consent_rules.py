@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from services.ledger.domain import events as e
-from services.ledger.domain.errors import RuleViolationError
+from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.domain.state import Context, SubjectState, WorkingDays
 from services.ledger.domain.terms import ConsentTerms
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, Purpose, WithdrawalRefusalReason
@@ -21,13 +21,18 @@ class ConsentRules(SubjectState):
         """Record consent on a form; a new grant replaces the consent in force (re-consent included)."""
         self.check_not_erased()
         if self.consent_status is ConsentStatus.WITHDRAWAL_PENDING:
-            raise RuleViolationError("withdrawal_pending", "a withdrawal is pending: refuse or complete it first")
+            raise RuleViolationError(
+                "consent_withdrawal_pending", "a withdrawal is pending: refuse or complete it first"
+            )
         return self._record(e.ConsentGranted, ctx, pii, terms=terms.to_payload())
 
     def opt_out_of_marketing(self, ctx: Context, channels: Iterable[Channel]) -> str:
         """Stop marketing over `channels` at once; allowed whatever the consent's state."""
         self.check_not_erased()
-        new = sorted(c.value for c in set(channels) - self.opted_out)
+        wanted = set(channels)
+        if not wanted:
+            raise InvalidCommandError("channels", "name at least one channel")
+        new = sorted(c.value for c in wanted - self.opted_out)
         if not new:
             raise RuleViolationError("already_opted_out", "marketing over these channels is already stopped")
         return self._record(e.MarketingOptedOut, ctx, channels=new)
@@ -79,6 +84,7 @@ class ConsentRules(SubjectState):
 
     def refuse_withdrawal(self, ctx: Context, reason: WithdrawalRefusalReason, legal_basis: str) -> str:
         """Refuse a pending withdrawal that would contradict law, naming the legal basis."""
+        self.check_not_erased()
         if self.pending_withdrawal is None:
             raise RuleViolationError("no_withdrawal_pending", "there is no pending withdrawal to refuse")
         return self._record(
@@ -88,6 +94,7 @@ class ConsentRules(SubjectState):
 
     def complete_withdrawal(self, ctx: Context, today: date) -> str:
         """Let a pending withdrawal take effect once its day has come (the scheduler calls this)."""
+        self.check_not_erased()
         if self.pending_withdrawal is None:
             raise RuleViolationError("no_withdrawal_pending", "there is no pending withdrawal")
         request_id, effective_on = self.pending_withdrawal
@@ -99,9 +106,9 @@ class ConsentRules(SubjectState):
         )  # fmt: skip
 
     def expire_consent(self, ctx: Context, today: date) -> str:
-        """End a consent whose term has run out (e.g. the loyalty programme closed)."""
+        """End a consent whose term has run out: the day after `valid_until`, its last day."""
         terms = self.check_consent_active(allow_pending=True)
-        if terms.valid_until is None or today < terms.valid_until:
+        if terms.valid_until is None or today <= terms.valid_until:
             raise RuleViolationError(
                 "consent_not_expired", f"the consent runs until {terms.valid_until or 'the end of the programme'}"
             )

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from services.ledger.domain import events as e
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.domain.state import Context, SubjectState
-from services.ledger.domain.vocabulary import BlockGround, DataCategory, ErasureGround, Purpose, UnblockGround
+from services.ledger.domain.vocabulary import (
+    BlockGround,
+    ConsentStatus,
+    DataCategory,
+    ErasureGround,
+    Purpose,
+    UnblockGround,
+)
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 class DataRules(SubjectState):
@@ -16,7 +26,10 @@ class DataRules(SubjectState):
     def block_data(self, ctx: Context, categories: Iterable[DataCategory], ground: BlockGround) -> str:
         """Block processing of `categories` (accuracy in doubt, or the subject applied to protect their rights)."""
         self.check_not_erased()
-        new = sorted(c.value for c in set(categories) - self.blocks.keys())
+        wanted = set(categories)
+        if not wanted:
+            raise InvalidCommandError("categories", "name at least one category to block")
+        new = sorted(c.value for c in wanted - self.blocks.keys())
         if not new:
             raise RuleViolationError("already_blocked", "these categories are already blocked")
         return self._record(e.PersonalDataBlocked, ctx, categories=new, ground=ground.value, decided_by=ctx.actor)
@@ -46,18 +59,23 @@ class DataRules(SubjectState):
     ) -> str:
         """Record a hand-over to a third party; refused unless the consent in force covers it."""
         wanted = set(categories)
+        if not wanted:
+            raise InvalidCommandError("categories", "name at least one category handed over")
+        if not _COUNTRY.match(country):
+            raise InvalidCommandError("country", "an ISO 3166-1 alpha-2 code in capitals, e.g. RU")
         self.check_not_erased()
         terms = self.check_consent_active(allow_pending=True)
+        if purpose is Purpose.MARKETING and self.consent_status is ConsentStatus.WITHDRAWAL_PENDING:
+            raise RuleViolationError("consent_withdrawal_pending", "marketing stopped when the withdrawal was filed")
         self.check_not_blocked(wanted)
         if purpose not in terms.purposes:
             raise RuleViolationError("purpose_not_consented", f"the consent does not cover the purpose {purpose.value}")
         uncovered = sorted(c.value for c in wanted - terms.categories)
         if uncovered:
             raise RuleViolationError("category_not_consented", f"the consent does not cover {', '.join(uncovered)}")
-        refusal = terms.covers_transfer(recipient, country)
+        refusal = terms.transfer_refusal(recipient, country)
         if refusal is not None:
-            rule = "cross_border_not_consented" if "cross-border" in refusal else "transfer_not_consented"
-            raise RuleViolationError(rule, refusal)
+            raise RuleViolationError(*refusal)
         return self._record(
             e.PersonalDataTransferred, ctx,
             recipient=recipient, country=country, categories=sorted(c.value for c in wanted),

@@ -69,7 +69,7 @@ class ConsentGranted(SubjectEvent):
         subject.consent_id = str(self.event_id)
         subject.consent_status = ConsentStatus.ACTIVE
         subject.pending_withdrawal = None
-        subject.opted_out = set()
+        # Opt-outs survive a new consent: marketing stopped on demand resumes only by an explicit opt-in.
 
 
 class MarketingOptedOut(SubjectEvent):

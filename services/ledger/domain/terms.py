@@ -122,14 +122,14 @@ class ConsentTerms:
         if self.collection.method is CollectionMethod.TABLET_SMS and not self.collection.consultant_id:
             raise InvalidCommandError("collection.consultant_id", "the consultant whose tablet was used is required")
 
-    def covers_transfer(self, recipient: str, country: str) -> str | None:
-        """None if this consent covers a transfer to `recipient` in `country`, else the reason it does not."""
+    def transfer_refusal(self, recipient: str, country: str) -> tuple[str, str] | None:
+        """None if this consent covers a transfer to `recipient` in `country`, else (rule, reason)."""
         if not self.third_party_transfer:
-            return "the consent does not allow transfer to third parties"
+            return "transfer_not_consented", "the consent does not allow transfer to third parties"
         if self.recipients and recipient not in self.recipients:
-            return f"the consent does not name recipient {recipient!r}"
+            return "transfer_not_consented", f"the consent does not name recipient {recipient!r}"
         if country != self.jurisdiction and country not in self.cross_border_countries:
-            return f"the consent does not allow cross-border transfer to {country}"
+            return "cross_border_not_consented", f"the consent does not allow cross-border transfer to {country}"
         return None
 
     def to_payload(self) -> dict[str, Any]:
