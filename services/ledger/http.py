@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from services.ledger.application import ConcurrentWriteError
 from services.ledger.bootstrap import LedgerServices, build
+from services.ledger.consumer import run_command_consumer
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
 from services.ledger.routes import router
@@ -27,7 +29,14 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        consumer = None
+        if wired.settings.ledger_consume_commands:
+            consumer = asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer")
         yield
+        stop.set()
+        if consumer is not None:
+            await consumer
         wired.ledger.close()
 
     app = FastAPI(

@@ -1,0 +1,189 @@
+"""The ledger's HTTP API as channels and the DPO use it: tokens and scopes, clear errors, a life cycle."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from services.ledger.http import create_app
+from services.ledger.routes import COMMAND_ROUTES
+from services.ledger.settings import LedgerSettings
+
+TOKENS = {
+    "tablet": ("tablet-token-0123456789", ["consent:write"]),
+    "dpo": ("dpo-token-0123456789abc", ["dpo", "read"]),
+    "auditor": ("auditor-token-012345678", ["read"]),
+}
+
+
+def auth(who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[who][0]}"}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[TestClient]:
+    settings = LedgerSettings(
+        ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
+        ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
+        ledger_identity_secret="identity-secret-for-tests-0123456789",
+        api_tokens=orjson.dumps({token: {"name": who, "scopes": s} for who, (token, s) in TOKENS.items()}).decode(),
+        ledger_consume_commands=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def grant_body(command_id: str = "grant-1", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "command_id": command_id,
+        "form": {"form_id": "loyalty-consent", "form_version": "2026.1", "text_sha256": "b" * 64, "language": "ru"},
+        "purposes": ["loyalty", "marketing", "delivery_and_service"],
+        "categories": ["name", "contacts"],
+        "marketing_channels": ["sms", "email"],
+        "third_party_transfer": True,
+        "cross_border_countries": ["RU"],
+        "collection": {"method": "tablet_sms", "proof": {"sms_verification_id": "sms-42"}, "consultant_id": "k-17"},
+        "pii": {"name": "Test Subject Two", "phone": "+7 700 000 0002"},
+    }
+    return body | changes
+
+
+def post(api: TestClient, who: str, subject: str, path: str, body: dict[str, Any]) -> Any:
+    return api.post(f"/v1/subjects/{subject}{path}", json=body, headers=auth(who))
+
+
+@pytest.mark.parametrize(("path", "model", "scope"), COMMAND_ROUTES, ids=[m.__name__ for _, m, _ in COMMAND_ROUTES])
+def test_every_command_route_needs_a_token_with_its_scope(api: TestClient, path: str, model: type, scope: str) -> None:
+    url = f"/v1/subjects/{uuid4()}{path}"
+    wrong = "dpo" if scope == "consent:write" else "tablet"
+
+    without = api.post(url, json={"command_id": "x"})
+    unknown = api.post(url, json={"command_id": "x"}, headers={"Authorization": "Bearer not-a-token-at-all"})
+    wrong_scope = api.post(url, json={"command_id": "x"}, headers=auth(wrong))
+
+    assert (without.status_code, unknown.status_code, wrong_scope.status_code) == (401, 401, 403)
+    assert scope in wrong_scope.json()["detail"]
+
+
+def test_health_needs_no_token_and_history_needs_the_read_scope(api: TestClient) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+
+    assert api.get("/health").status_code == 200
+    assert api.get(f"/v1/subjects/{subject}/history", headers=auth("tablet")).status_code == 403
+    assert api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).status_code == 200
+
+
+def test_a_missing_field_is_answered_422_naming_the_field(api: TestClient) -> None:
+    body = grant_body()
+    del body["purposes"]
+
+    answer = post(api, "tablet", str(uuid4()), "/consents", body)
+
+    assert answer.status_code == 422
+    assert ["body", "purposes"] in [error["loc"] for error in answer.json()["detail"]]
+
+
+def test_a_tablet_consent_without_its_sms_proof_is_answered_422_naming_the_proof(api: TestClient) -> None:
+    body = grant_body(collection={"method": "tablet_sms", "proof": {}, "consultant_id": "k-17"})
+
+    answer = post(api, "tablet", str(uuid4()), "/consents", body)
+
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "collection", "proof", "sms_verification_id"]
+
+
+def test_an_invalid_iin_is_answered_422_without_echoing_the_number(api: TestClient) -> None:
+    body = grant_body(pii={"name": "Test Subject Three", "iin": "900101300001"})
+
+    answer = post(api, "tablet", str(uuid4()), "/consents", body)
+
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "pii", "iin"]
+    assert "900101300001" not in answer.text
+
+
+def test_a_refused_command_is_answered_409_naming_the_rule(api: TestClient) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body(cross_border_countries=[], third_party_transfer=False))
+
+    transfer = {"command_id": "t-1", "recipient": "partner-ru", "country": "RU", "categories": ["contacts"]}
+    answer = post(api, "tablet", subject, "/transfers", transfer | {"purpose": "loyalty"})
+
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "rule": "transfer_not_consented",
+        "message": "the consent does not allow transfer to third parties",
+    }
+
+
+def test_a_repeated_command_is_answered_200_with_the_first_outcome(api: TestClient) -> None:
+    subject = str(uuid4())
+
+    first = post(api, "tablet", subject, "/consents", grant_body())
+    again = post(api, "tablet", subject, "/consents", grant_body())
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["event_ids"] == first.json()["event_ids"]
+    assert again.json()["replayed"] is True
+
+
+def test_the_same_person_known_by_iin_or_phone_gets_a_stable_opaque_subject_id(api: TestClient) -> None:
+    def derive(identifier: str, value: str) -> str:
+        answer = api.post("/v1/subject-ids", json={"identifier": identifier, "value": value}, headers=auth("tablet"))
+        assert answer.status_code == 200
+        subject_id: str = answer.json()["subject_id"]
+        return subject_id
+
+    assert derive("phone", "+7 (700) 000-00-09") == derive("phone", "87000000009")
+    assert derive("phone", "+7 700 000 0009") != derive("phone", "+7 700 000 0010")
+    assert "7000000009" not in derive("phone", "+7 700 000 0009").replace("-", "")
+
+
+def test_a_life_cycle_through_http_is_recorded_and_shown_in_the_history(api: TestClient) -> None:
+    subject = str(uuid4())
+    steps = [
+        ("tablet", "/consents", grant_body()),
+        ("tablet", "/marketing/opt-out", {"command_id": "c2", "channels": ["sms"]}),
+        ("tablet", "/cards", {"command_id": "c3", "card_number": "6001 0000 0000 0001"}),
+        ("dpo", "/requests", {
+            "command_id": "c4", "request_id": "rq-1", "kind": "access", "received_on": "2026-05-22",
+            "pii": {"document_number": "N0000001", "issued_on": "2020-01-01", "issued_by": "Test Authority"},
+        }),
+        ("tablet", "/withdrawals", {"command_id": "c5", "filed_on": "2026-05-22"}),
+        ("dpo", "/withdrawals/completion", {"command_id": "c6", "today": "2026-06-08"}),
+        ("dpo", "/requests/answer", {"command_id": "c7", "request_id": "rq-1", "answered_on": "2026-05-26"}),
+        ("dpo", "/erasure", {"command_id": "c8", "ground": "consent_withdrawn", "requested_by": "subject"}),
+    ]  # fmt: skip
+    for who, path, body in steps:
+        answer = post(api, who, subject, path, body)
+        assert answer.status_code == 201, (path, answer.json())
+
+    history = api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).json()
+    types = [event["type"].rsplit(".", 1)[1] for event in history["events"]]
+
+    assert types == [
+        "ConsentGranted", "MarketingOptedOut", "LoyaltyCardLinked", "SubjectRequestReceived",
+        "ConsentWithdrawalRequested", "ConsentWithdrawn", "SubjectRequestAnswered", "PersonalDataErased",
+    ]  # fmt: skip
+    assert history["events"][3]["data"]["due_on"] == "2026-05-28"
+    assert history["events"][4]["data"]["effective_on"] == "2026-06-08"
+    assert history["state"]["consent_status"] == "withdrawn"
+    assert "6001" not in orjson.dumps(history).decode()  # the card number never reaches the log
+    assert "Test Subject Two" not in orjson.dumps(history).decode()
+    assert {event["actor"] for event in history["events"]} == {"tablet", "dpo"}
+
+
+def test_the_openapi_document_lists_every_route(api: TestClient) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+
+    assert {f"/v1/subjects/{{subject_id}}{path}" for path, _, _ in COMMAND_ROUTES} <= paths.keys()
+    assert {"/health", "/v1/requests", "/v1/subject-ids", "/v1/subjects/{subject_id}/history"} <= paths.keys()
