@@ -16,6 +16,7 @@ from services.ledger.consumer import run_command_consumer
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
 from services.ledger.routes import router
+from services.ledger.scheduler import Scheduler, run_periodically
 from services.ledger.settings import LedgerSettings
 from services.platform.health import health_router
 from services.platform.settings import store_kind
@@ -30,13 +31,16 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        consumer = None
+        tasks = []
         if wired.settings.ledger_consume_commands:
-            consumer = asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer")
+            tasks.append(asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer"))
+        if wired.settings.scheduler_interval_seconds > 0:
+            scheduler = Scheduler(wired.ledger)
+            interval = wired.settings.scheduler_interval_seconds
+            tasks.append(asyncio.create_task(run_periodically(scheduler, interval, stop), name="scheduler"))
         yield
         stop.set()
-        if consumer is not None:
-            await consumer
+        await asyncio.gather(*tasks)
         wired.ledger.close()
 
     app = FastAPI(

@@ -26,3 +26,6 @@ class LedgerSettings(ServiceSettings):
     commands_topic: str = "consent.commands.v1"
     deadletter_topic: str = "consent.deadletter.v1"
     ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")
+    scheduler_interval_seconds: float = Field(
+        default=60.0, ge=0, description="How often due withdrawals and expiries are applied; 0 turns it off."
+    )

@@ -36,6 +36,7 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
         ledger_identity_secret="identity-secret-for-tests-0123456789",
         api_tokens=orjson.dumps({token: {"name": who, "scopes": s} for who, (token, s) in TOKENS.items()}).decode(),
         ledger_consume_commands=False,
+        scheduler_interval_seconds=0,
     )
     with TestClient(create_app(settings)) as client:
         yield client

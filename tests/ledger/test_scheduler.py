@@ -1,0 +1,56 @@
+"""The scheduler lets withdrawals take effect and consents expire on their day, once, whatever runs it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.ledger.application import Ledger
+from services.ledger.scheduler import Scheduler
+from tests.ledger.conftest import at, ctx, make_ledger, new_subject, tablet_consent
+
+
+def test_a_withdrawal_filed_on_22_may_takes_effect_when_the_scheduler_runs_on_8_june(ledger: Ledger) -> None:
+    subject = new_subject()
+    ledger.grant_consent(subject, ctx("grant"), tablet_consent(), None)
+    ledger.request_withdrawal(subject, ctx("withdraw", "2026-05-22"), filed_on=date(2026, 5, 22))
+    scheduler = Scheduler(ledger)
+
+    on_friday_5_june = scheduler.run(at("2026-06-05", "23:59"))
+    on_monday_8_june = scheduler.run(at("2026-06-08", "00:01"))
+
+    events, state = ledger.history(subject)
+    assert on_friday_5_june == []
+    assert on_monday_8_june == [str(events[-1].event_id)]
+    assert type(events[-1]).__name__ == "ConsentWithdrawn"
+    assert events[-1].causation_id == str(events[1].event_id)
+    assert state is not None
+    assert state.consent_status.value == "withdrawn"
+
+
+def test_two_schedulers_on_one_store_record_the_withdrawal_once(ledger: Ledger, store_url: str) -> None:
+    subject = new_subject()
+    ledger.grant_consent(subject, ctx("grant"), tablet_consent(), None)
+    ledger.request_withdrawal(subject, ctx("withdraw", "2026-05-22"), filed_on=date(2026, 5, 22))
+    other_instance = make_ledger(store_url)
+
+    first = Scheduler(ledger).run(at("2026-06-09"))
+    second = Scheduler(other_instance).run(at("2026-06-09"))
+    again = Scheduler(ledger).run(at("2026-06-10"))
+    other_instance.close()
+
+    names = [type(event).__name__ for event in ledger.history(subject)[0]]
+    assert names.count("ConsentWithdrawn") == 1
+    assert (len(first), second, again) == (1, [], [])
+
+
+def test_a_consent_expires_the_day_after_its_last_day(ledger: Ledger) -> None:
+    subject = new_subject()
+    ledger.grant_consent(subject, ctx("grant"), tablet_consent(valid_until=date(2026, 12, 31)), None)
+    scheduler = Scheduler(ledger)
+
+    on_last_day = scheduler.run(at("2026-12-31", "23:00"))
+    next_day = scheduler.run(at("2027-01-01", "00:30"))
+
+    assert on_last_day == []
+    assert len(next_day) == 1
+    assert type(ledger.history(subject)[0][-1]).__name__ == "ConsentExpired"
