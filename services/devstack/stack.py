@@ -6,6 +6,7 @@ stopped by its PID in reverse order of start, the broker last.
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -27,6 +28,8 @@ from rich.table import Table
 
 from services.devstack.kafka import LocalKafka, provide_kafka
 from services.devstack.processes import start_child, stop_child, tail
+from services.ledger.bootstrap import new_master_key
+from services.platform.auth import SCOPES
 
 
 class StackSettings(BaseSettings):
@@ -40,6 +43,26 @@ class StackSettings(BaseSettings):
     ledger_port: int = Field(default=8081, description="Port of the ledger's HTTP API.")
     projector_port: int = Field(default=8082, description="Port of the projector's HTTP API.")
     stack_dir: Path = Field(default=Path("var"), description="Broker data, SQLite stores and logs.")
+
+
+def development_secrets(stack_dir: Path) -> dict[str, str]:
+    """Secrets for a local stack, made once and kept in stack_dir/secrets.json (never for production).
+
+    Values already set in the environment win.
+    """
+    path = stack_dir / "secrets.json"
+    if path.exists():
+        secrets: dict[str, str] = orjson.loads(path.read_bytes())
+    else:
+        token = base64.urlsafe_b64encode(os.urandom(24)).decode()
+        secrets = {
+            "CONSENT_LEDGER_MASTER_KEY": new_master_key(),
+            "CONSENT_LEDGER_IDENTITY_SECRET": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "CONSENT_API_TOKENS": orjson.dumps({token: {"name": "developer", "scopes": sorted(SCOPES)}}).decode(),
+        }
+        path.touch(mode=0o600)
+        path.write_bytes(orjson.dumps(secrets, option=orjson.OPT_INDENT_2))
+    return {name: os.environ.get(name, value) for name, value in secrets.items()}
 
 
 @dataclass(frozen=True)
@@ -115,7 +138,7 @@ def run_stack(settings: StackSettings, console: Console) -> None:
             )
         with console.status("starting Kafka"):
             bootstrap = stack.enter_context(provide_kafka(settings.kafka_bootstrap, use_docker=False, local=broker))
-        env = {"CONSENT_KAFKA_BOOTSTRAP": bootstrap}
+        env = {"CONSENT_KAFKA_BOOTSTRAP": bootstrap, **development_secrets(stack_dir)}
         services = []
         for name, factory, port, store in (
             ("ledger", "services.ledger.http:create_app", settings.ledger_port, "CONSENT_LEDGER_STORE"),
@@ -141,6 +164,8 @@ def run_stack(settings: StackSettings, console: Console) -> None:
         state_file = stack_dir / "stack.json"
         state_file.write_bytes(orjson.dumps({"parts": parts}, option=orjson.OPT_INDENT_2))
         stack.callback(state_file.unlink, missing_ok=True)
+        token = next(iter(orjson.loads(env["CONSENT_API_TOKENS"])), "(none)")
+        console.print(f"bearer token (all scopes, development only): {token}", highlight=False, soft_wrap=True)
         console.print(f"stack ready; {state_file} lists the parts and their PIDs", highlight=False)
         children = [(service.name, service.process, service.log) for service in services]
         if broker is not None and broker.process is not None:

@@ -9,14 +9,31 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.devstack.processes import free_port
 from services.platform.kafka import answers_metadata
 from tests.infrastructure.test_launchers import is_running
+from tests.ledger.test_http_api import grant_body
+
+
+async def topics(bootstrap: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        for _ in range(50):  # the ledger creates its topics in the background as it starts
+            names = set(await admin.list_topics())
+            if "consent.deadletter.v1" in names:
+                return names
+            await asyncio.sleep(0.2)
+        return names
+    finally:
+        await admin.close()
 
 
 def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
@@ -38,6 +55,15 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
 
         assert parts["kafka"]["address"] == f"127.0.0.1:{ports['KAFKA_PORT']}"
         assert asyncio.run(answers_metadata(parts["kafka"]["address"]))
+        assert {"consent.commands.v1", "consent.deadletter.v1"} <= asyncio.run(topics(parts["kafka"]["address"]))
+        token = next(iter(orjson.loads(orjson.loads((tmp_path / "secrets.json").read_bytes())["CONSENT_API_TOKENS"])))
+        subject, auth = uuid.uuid4(), {"Authorization": f"Bearer {token}"}
+        granted = httpx.post(
+            f"{parts['ledger']['address']}/v1/subjects/{subject}/consents", json=grant_body(), headers=auth, timeout=10
+        )
+        history = httpx.get(f"{parts['ledger']['address']}/v1/subjects/{subject}/history", headers=auth, timeout=10)
+        assert granted.status_code == 201
+        assert history.json()["state"]["consent_status"] == "active"
         for name in ("ledger", "projector"):
             health = httpx.get(f"{parts[name]['address']}/health", timeout=10).json()
             assert health == {
