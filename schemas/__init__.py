@@ -1,1 +1,12 @@
-"""The public contract of consent.events.v1 and the other topics: what subscribers may depend on."""
+"""The public contract of consent.events.v1 and the other topics: what subscribers may depend on.
+
+- `envelope`: canonical JSON and the event hash; `chain`: checking a batch of envelopes' hash chain.
+- `events`: the CloudEvents envelope and each catalogue event's `data` as pydantic models,
+  `parse_envelope` and `ContractError` (data models in `catalogue`, ConsentGranted's terms in
+  `consent_record`).
+- `v1/`: the JSON Schema (draft 2020-12) of each event, written by `python -m schemas.generate`.
+- `kit`: for subscribers: `decode`, `ChainVerifier`, and `acknowledgement`/`confirm` on consent.acks.v1.
+- `commands`: the commands the ledger takes.
+
+Nothing here imports from services/: the projector and the subscribers depend on schemas/ only.
+"""

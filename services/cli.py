@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from collections.abc import Awaitable, Callable
 
 import typer
 from rich.console import Console
 
 from services.devstack.processes import MissingToolError
 from services.devstack.stack import StackSettings, run_stack
+from services.ledger.bootstrap import ConfigurationError, build
+from services.ledger.relay import relay_for
+from services.ledger.settings import LedgerSettings
 
 app = typer.Typer(help="Event-sourced consent ledger of ESPERANCE-RK LLP.", no_args_is_help=True)
 console = Console()
@@ -34,6 +40,30 @@ def stack() -> None:
     except (MissingToolError, RuntimeError, TimeoutError) as error:
         console.print(f"[red]cannot start the stack:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
+
+
+@app.command()
+def relay() -> None:
+    """Publish the ledger's event store to consent.events.v1 until Ctrl-C (one active relay per store).
+
+    Reads the ledger's settings (CONSENT_LEDGER_STORE, CONSENT_KAFKA_BOOTSTRAP, ...). The ledger runs
+    its own relay unless CONSENT_LEDGER_RUN_RELAY=false; two relays on one store are safe: one waits.
+    """
+    try:
+        wired = build(LedgerSettings())
+    except ConfigurationError as error:
+        console.print(f"[red]cannot start the relay:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    asyncio.run(_until_signalled(relay_for(wired).run))
+    wired.ledger.close()
+
+
+async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(stop)
 
 
 if __name__ == "__main__":

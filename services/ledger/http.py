@@ -15,6 +15,7 @@ from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.consumer import run_command_consumer
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
+from services.ledger.relay import relay_for
 from services.ledger.routes import router
 from services.ledger.scheduler import Scheduler, run_periodically
 from services.ledger.settings import LedgerSettings
@@ -34,6 +35,10 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         tasks = []
         if wired.settings.ledger_consume_commands:
             tasks.append(asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer"))
+        if wired.settings.ledger_run_relay:
+            relay = relay_for(wired)
+            app.state.relay = relay
+            tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
         if wired.settings.scheduler_interval_seconds > 0:
             scheduler = Scheduler(wired.ledger)
             interval = wired.settings.scheduler_interval_seconds

@@ -26,6 +26,13 @@ class LedgerSettings(ServiceSettings):
     commands_topic: str = "consent.commands.v1"
     deadletter_topic: str = "consent.deadletter.v1"
     ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")
+    events_topic: str = "consent.events.v1"
+    events_partitions: int = Field(default=6, ge=1, description="Partitions of consent.events.v1 when created.")
+    ledger_run_relay: bool = Field(default=True, description="Run the relay inside the ledger process.")
+    relay_transactional_id: str = Field(
+        default="consent-ledger-relay", description="One per event store: it fences a crashed relay's transaction."
+    )
+    relay_batch_size: int = Field(default=2000, ge=1, description="Events per Kafka transaction at most.")
     scheduler_interval_seconds: float = Field(
         default=60.0, ge=0, description="How often due withdrawals and expiries are applied; 0 turns it off."
     )

@@ -20,7 +20,8 @@ from services.ledger.pii.cipher import PiiCipher
 from services.ledger.pii.keys import MasterKey
 from services.ledger.store import eventsourcing_env, key_store
 
-MASTER = MasterKey.from_base64(base64.b64encode(os.urandom(32)).decode())
+MASTER_TEXT = base64.b64encode(os.urandom(32)).decode()
+MASTER = MasterKey.from_base64(MASTER_TEXT)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

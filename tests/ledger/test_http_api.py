@@ -37,6 +37,7 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
         api_tokens=orjson.dumps({token: {"name": who, "scopes": s} for who, (token, s) in TOKENS.items()}).decode(),
         ledger_consume_commands=False,
         scheduler_interval_seconds=0,
+        ledger_run_relay=False,
     )
     with TestClient(create_app(settings)) as client:
         yield client

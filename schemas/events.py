@@ -1,0 +1,229 @@
+"""The events of consent.events.v1 as typed models: the CloudEvents envelope and each catalogue event's `data`.
+
+`parse_envelope` picks the envelope model by the record's `type` (a registry, `ENVELOPE_MODELS`),
+so `envelope.data` is the catalogue model of that event (`isinstance(envelope.data, ConsentWithdrawn)`).
+Readers are tolerant: unknown fields in `data` are ignored and unknown extension attributes are
+kept (in `model_extra`), because adding either is allowed within v1. The envelope also keeps the
+document exactly as received (`Envelope.document`): the hash covers every attribute, known or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+    field_serializer,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from schemas.catalogue import (
+    CATALOGUE,
+    ConsentExpired,
+    ConsentGranted,
+    ConsentWithdrawalRefused,
+    ConsentWithdrawalRequested,
+    ConsentWithdrawn,
+    EnforcementConfirmed,
+    EventData,
+    LoyaltyCardBlocked,
+    LoyaltyCardLinked,
+    LoyaltyCardUnblocked,
+    MarketingOptedIn,
+    MarketingOptedOut,
+    PersonalDataBlocked,
+    PersonalDataErased,
+    PersonalDataRectified,
+    PersonalDataTransferred,
+    PersonalDataUnblocked,
+    SubjectRequestAnswered,
+    SubjectRequestReceived,
+    SubjectRequestRejected,
+)
+from schemas.commands import SHA256
+from schemas.envelope import TYPE_PREFIX, data_schema, event_type, utc_text
+from schemas.fields import absent_or
+
+__all__ = [
+    "ENVELOPE_MODELS",
+    "EVENT_MODELS",
+    "ConsentExpired",
+    "ConsentGranted",
+    "ConsentWithdrawalRefused",
+    "ConsentWithdrawalRequested",
+    "ConsentWithdrawn",
+    "ContractError",
+    "EnforcementConfirmed",
+    "Envelope",
+    "EventData",
+    "LoyaltyCardBlocked",
+    "LoyaltyCardLinked",
+    "LoyaltyCardUnblocked",
+    "MarketingOptedIn",
+    "MarketingOptedOut",
+    "PersonalDataBlocked",
+    "PersonalDataErased",
+    "PersonalDataRectified",
+    "PersonalDataTransferred",
+    "PersonalDataUnblocked",
+    "SubjectRequestAnswered",
+    "SubjectRequestReceived",
+    "SubjectRequestRejected",
+    "UnknownEventTypeError",
+    "event_name",
+    "parse_envelope",
+]
+
+
+class Envelope(BaseModel):
+    """One record value of consent.events.v1: a CloudEvents 1.0 event in structured JSON mode."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    _document: dict[str, Any] | None = PrivateAttr(default=None)
+
+    specversion: Literal["1.0"] = Field(description="CloudEvents version.")
+    id: UUID = Field(description="Event id: the same in the ledger's store, on Kafka and in exports.")
+    source: str = Field(
+        min_length=1, description="Who recorded it: the consent ledger.", examples=["urn:kz.esperance:consent-ledger"]
+    )
+    type: str = Field(description="kz.esperance.consent.v1.<catalogue event name>.")
+    subject: UUID = Field(description="The data subject's opaque id; also the record key.")
+    time: AwareDatetime = Field(
+        description="When it happened in the world (UTC, ISO 8601).", examples=["2026-05-22T05:00:00.000000Z"]
+    )
+    datacontenttype: Literal["application/json"] = Field(description="Media type of `data`.")
+    dataschema: str = Field(description="URN of the schema of `data`.")
+    data: EventData = Field(description="The event's facts; never personal data in clear.")
+    subjectversion: int = Field(ge=1, description="The event's number in the subject's history, from 1, no gaps.")
+    recordedat: AwareDatetime = Field(
+        description="When the ledger recorded it (UTC, ISO 8601).", examples=["2026-05-22T05:00:00.000000Z"]
+    )
+    actor: str = Field(min_length=1, description="Who acted: a user or a system.", examples=["consultant:c-017"])
+    commandid: str = Field(min_length=1, description="The command that recorded it (its idempotency key).")
+    causationid: str | SkipJsonSchema[None] = absent_or("The event or command that caused it; absent if none.")
+    correlationid: str | SkipJsonSchema[None] = absent_or("Correlation id carried from the channel; absent if none.")
+    pii: str | SkipJsonSchema[None] = absent_or(
+        "Personal data encrypted under the subject's key (unreadable after erasure); absent if none.",
+        examples=["pii.v1.Zm9vYmFy"],
+    )
+    prevhash: SHA256 | SkipJsonSchema[None] = absent_or(
+        "`hash` of the subject's previous event; absent on the subject's first event."
+    )
+    hash: SHA256 | SkipJsonSchema[None] = absent_or(
+        "SHA-256 (hex) of the canonical envelope without `hash` and `position`; see schemas.envelope."
+    )
+    position: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = absent_or(
+        "Ledger order, set by the relay on publishing; not covered by `hash`."
+    )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_document(cls, value: Any, handler: ModelWrapValidatorHandler[Envelope]) -> Envelope:
+        envelope = handler(value)
+        if isinstance(value, Mapping):
+            envelope._document = dict(value)
+        return envelope
+
+    @field_serializer("time", "recordedat")
+    def _canonical_time(self, moment: datetime) -> str:
+        return utc_text(moment)
+
+    @property
+    def name(self) -> str:
+        """The catalogue name of this event, e.g. ConsentGranted."""
+        return self.type.removeprefix(TYPE_PREFIX)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The envelope as received (what `hash` covers); for one built in code, `to_document()`."""
+        return self._document if self._document is not None else self.to_document()
+
+    def to_document(self) -> dict[str, Any]:
+        """The envelope as JSON-ready attributes, absent ones left out; unknown `data` fields are not kept."""
+        return {key: value for key, value in self.model_dump(mode="json").items() if value is not None}
+
+
+def _only(value: str) -> Any:
+    """The type whose one value is `value` (a Literal built at run time)."""
+    return Literal[value]
+
+
+def _envelope_model(data_model: type[EventData]) -> type[Envelope]:
+    name = data_model.__name__
+    return create_model(
+        f"{name}Envelope",
+        __base__=Envelope,
+        __module__=__name__,
+        __doc__=f"{name} on consent.events.v1, a CloudEvents 1.0 envelope. {data_model.__doc__}",
+        type=(_only(event_type(name)), Field(description="The CloudEvents type of this event.")),
+        dataschema=(_only(data_schema(name)), Field(description="URN of the schema of `data`.")),
+        data=(data_model, Field(description=data_model.__doc__)),
+    )
+
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in CATALOGUE}
+ENVELOPE_MODELS: dict[str, type[Envelope]] = {model.__name__: _envelope_model(model) for model in CATALOGUE}
+
+
+class ContractError(ValueError):
+    """A record that does not fit the v1 contract: which event, which fields, and what is wrong with each."""
+
+    def __init__(self, event_id: str | None, problems: list[tuple[str, str]]) -> None:
+        self.event_id = event_id
+        self.problems = problems  # (field path, what is wrong)
+        where = f"event {event_id}" if event_id else "record without an id"
+        super().__init__(f"{where}: " + "; ".join(f"{field}: {message}" for field, message in problems))
+
+
+class UnknownEventTypeError(ContractError):
+    """A record whose `type` this release of schemas/ does not know (perhaps a newer catalogue event)."""
+
+
+def event_name(cloudevents_type: str) -> str | None:
+    """The catalogue name in a CloudEvents type, or None if the type is not one of this catalogue's."""
+    name = cloudevents_type.removeprefix(TYPE_PREFIX)
+    return name if cloudevents_type.startswith(TYPE_PREFIX) and name in ENVELOPE_MODELS else None
+
+
+def parse_envelope(value: bytes | Mapping[str, Any]) -> Envelope:
+    """Validate a record value (JSON bytes, or the decoded mapping) against its event's v1 contract.
+
+    Raises ContractError naming the event id and every field that does not fit; UnknownEventTypeError
+    (a ContractError) when the `type` is not in this catalogue.
+    """
+    document = _decoded(value)
+    event_id = str(document["id"]) if document.get("id") is not None else None
+    kind = document.get("type")
+    name = event_name(kind) if isinstance(kind, str) else None
+    if name is None:
+        problem = f"{kind!r} is not an event of the v1 catalogue" if kind is not None else "missing"
+        raise UnknownEventTypeError(event_id, [("type", problem)])
+    try:
+        return ENVELOPE_MODELS[name].model_validate(document)
+    except ValidationError as error:
+        problems = [(".".join(map(str, e["loc"])) or "(envelope)", e["msg"]) for e in error.errors(include_url=False)]
+        raise ContractError(event_id, problems) from error
+
+
+def _decoded(value: bytes | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
+        raise ContractError(None, [("(record)", f"not JSON: {error}")]) from error
+    if not isinstance(document, dict):
+        raise ContractError(None, [("(record)", f"a JSON object is expected, not {type(document).__name__}")])
+    return document

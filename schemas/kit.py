@@ -1,0 +1,108 @@
+"""The subscriber kit: what a downstream system (loyalty, delivery, marketing) needs to read consent.events.v1.
+
+It depends only on schemas/, pydantic, orjson and (for `confirm`) an aiokafka producer::
+
+    envelope = decode(record.value)                  # schema check included
+    problems = verifier.check(envelope)              # hash, link and version of each event
+    if isinstance(envelope.data, LoyaltyCardBlocked):
+        block_card(envelope.data.card_ref)
+        await confirm(producer, envelope, system="loyalty", action="card blocked")
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from schemas.commands import ConfirmEnforcement
+from schemas.envelope import canonical_bytes, event_hash
+from schemas.events import Envelope, parse_envelope
+
+ACKS_TOPIC = "consent.acks.v1"
+
+
+def decode(record_value: bytes) -> Envelope:
+    """The envelope in a consent.events.v1 record value, checked against its event's schema (ContractError if not)."""
+    return parse_envelope(record_value)
+
+
+class ChainVerifier:
+    """Checks each subject's hash chain as its events arrive, in topic order (one verifier per consumer).
+
+    A subscriber that starts mid-stream (from the latest offset, or after the topic's earliest
+    events) first sees a subject at some version above 1: that event's own hash is checked, its
+    `prevhash` is taken as the starting link and nothing is reported about the events before it.
+    Redelivery of the event seen last for a subject (at-least-once consumption) is not a problem.
+    The verifier keeps one small entry per subject seen (version, event id, hash).
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[int, str, str | None]] = {}  # subject -> (version, event id, hash) seen last
+
+    def check(self, envelope: Envelope) -> list[str]:
+        """What does not add up about `envelope` given the subject's events seen before; empty when it verifies."""
+        subject, version, event_id = str(envelope.subject), envelope.subjectversion, str(envelope.id)
+        previous = self._last.get(subject)
+        if previous is not None and (previous[1], previous[2]) == (event_id, envelope.hash):
+            return []  # the same event again
+        problems = self._hash_problems(envelope)
+        if previous is None:
+            if version == 1 and envelope.prevhash is not None:
+                problems.append(f"event {event_id}: the subject's first event has prevhash {envelope.prevhash}")
+        else:
+            problems += _link_problems(envelope, previous[0], previous[2])
+        self._last[subject] = (version, event_id, envelope.hash)
+        return problems
+
+    @staticmethod
+    def _hash_problems(envelope: Envelope) -> list[str]:
+        if envelope.hash is None:
+            return [f"event {envelope.id}: no hash"]
+        expected = event_hash(envelope.document)
+        if envelope.hash != expected:
+            return [f"event {envelope.id}: hash {envelope.hash} does not match its content ({expected})"]
+        return []
+
+
+def _link_problems(envelope: Envelope, last_version: int, last_hash: str | None) -> list[str]:
+    problems = []
+    version, where = envelope.subjectversion, f"event {envelope.id}: subject {envelope.subject}"
+    if version > last_version + 1:
+        missing = version - last_version - 1
+        problems.append(f"{where} version {version} follows version {last_version}: {missing} event(s) missing")
+    elif version <= last_version:
+        problems.append(f"{where} version {version} arrived after version {last_version}: out of order or repeated")
+    if envelope.prevhash != last_hash:
+        problems.append(f"{where} prevhash {envelope.prevhash} is not the hash of the event before it ({last_hash})")
+    return problems
+
+
+def acknowledgement(envelope: Envelope, system: str, action: str, command_id: str | None = None) -> tuple[bytes, bytes]:
+    """Key and value of the ConfirmEnforcement command for consent.acks.v1 saying `system` did `action`.
+
+    The default command id, `ack:<system>:<event id>`, makes a repeated confirmation of the same event
+    harmless: the ledger records it once. Raises pydantic.ValidationError if the command would be invalid.
+    """
+    command = {
+        "type": "ConfirmEnforcement",
+        "command_id": command_id or f"ack:{system}:{envelope.id}",
+        "subject_id": str(envelope.subject),
+        "system": system,
+        "enforced_event_id": str(envelope.id),
+        "action": action,
+    }
+    ConfirmEnforcement.model_validate(command)
+    return str(envelope.subject).encode(), canonical_bytes(command)
+
+
+class Producer(Protocol):
+    """What `confirm` needs of a producer; aiokafka.AIOKafkaProducer has it."""
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None = None, key: bytes | None = None, **options: Any
+    ) -> Any: ...
+
+
+async def confirm(producer: Producer, envelope: Envelope, system: str, action: str, topic: str = ACKS_TOPIC) -> None:
+    """Send the acknowledgement that `system` did `action` about `envelope`, and wait until the broker has it."""
+    key, value = acknowledgement(envelope, system, action)
+    await producer.send_and_wait(topic, value=value, key=key, headers=[("content-type", b"application/json")])

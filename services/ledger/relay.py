@@ -1,0 +1,193 @@
+"""The relay: every stored event onto consent.events.v1, in store order, exactly once.
+
+Each batch of events read from the store's notification log is published in ONE Kafka
+transaction by a producer with a fixed transactional id. On start the producer fences any
+predecessor (a crashed relay's open transaction is aborted) and the relay resumes after the
+highest `position` in the topic's committed records. A batch is either wholly visible to
+read_committed readers or not at all, so what the relay finds at the tail is exactly what was
+published: no event is skipped, none is published twice. See docs/decisions/0006.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from anyio import to_thread
+from prometheus_client import Gauge
+
+from schemas.envelope import CONTENT_TYPE, canonical_bytes
+from services.ledger.application import Ledger
+from services.ledger.bootstrap import LedgerServices
+from services.ledger.contract import to_envelope
+from services.ledger.domain.events import SubjectEvent
+from services.ledger.leadership import Leadership, leadership_for
+from services.platform.topics import TopicSpec, ensure_topics, topic_partitions
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = Gauge("consent_relay_published_position", "Ledger position of the last event on consent.events.v1")
+STORED = Gauge("consent_relay_stored_position", "Ledger position of the last event in the event store")
+TAIL_WINDOW = 500  # records read back from each partition's end to find the last position
+
+
+@dataclass(frozen=True)
+class Record:
+    """One event ready for Kafka."""
+
+    position: int
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """Where and how the relay publishes."""
+
+    bootstrap_servers: str
+    topic: str = "consent.events.v1"
+    transactional_id: str = "consent-ledger-relay"
+    partitions: int = 6
+    batch_size: int = 2000
+    poll_seconds: float = 0.1
+
+
+def records_after(ledger: Ledger, position: int, limit: int) -> list[Record]:
+    """The next `limit` stored events after `position`, as Kafka records (envelope with its position)."""
+    records = []
+    for notification in ledger.recorder.select_notifications(start=position + 1, limit=limit):
+        event: SubjectEvent = ledger.mapper.to_domain_event(notification)  # type: ignore[assignment]
+        envelope = to_envelope(event, position=notification.id)
+        records.append(
+            Record(
+                notification.id,
+                envelope["subject"].encode(),
+                canonical_bytes(envelope),
+                [
+                    ("content-type", CONTENT_TYPE.encode()),
+                    ("ce-type", envelope["type"].encode()),
+                    ("schema-version", b"v1"),
+                    ("position", str(notification.id).encode()),
+                ],
+            )
+        )
+    return records
+
+
+async def last_published_position(bootstrap_servers: str, topic: str) -> int:
+    """The highest ledger position among the topic's committed records (0 when empty)."""
+    partitions = await topic_partitions(bootstrap_servers, topic)
+    if not partitions:
+        return 0
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, isolation_level="read_committed", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)  # the last stable offset under read_committed
+        return max([await _tail_position(consumer, tp, ends[tp]) for tp in partitions], default=0)
+    finally:
+        await consumer.stop()
+
+
+async def _tail_position(consumer: AIOKafkaConsumer, partition: TopicPartition, end: int) -> int:
+    start = end
+    while start > 0:
+        start, stop = max(0, start - TAIL_WINDOW), start
+        consumer.seek(partition, start)
+        best = 0
+        while await consumer.position(partition) < stop:
+            batch = await consumer.getmany(partition, timeout_ms=1000, max_records=TAIL_WINDOW)
+            if not batch:
+                break
+            for record in batch.get(partition, []):
+                if record.offset < stop:
+                    best = max(best, int(dict(record.headers).get("position", b"0")))
+        if best:
+            return best
+    return 0
+
+
+class Relay:
+    """Publishes the event store to Kafka while it holds the store's leadership."""
+
+    def __init__(self, ledger: Ledger, config: RelayConfig, leadership: Leadership) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.leadership = leadership
+        self.published = 0
+
+    def lag(self) -> int:
+        """Events stored but not yet on Kafka (as last seen)."""
+        stored = self.ledger.recorder.max_notification_id() or 0
+        STORED.set(stored)
+        return max(0, stored - self.published)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead and publish until `stop`; while Kafka or the lock is unavailable, wait and try again."""
+        while not stop.is_set():
+            if not await to_thread.run_sync(self.leadership.try_acquire):
+                await _wait(stop, 2.0)
+                continue
+            try:
+                await self._publish_while_leading(stop)
+            except (KafkaError, OSError) as error:
+                log.warning("relay paused: %s; the ledger keeps accepting commands", error)
+                await _wait(stop, 2.0)
+            finally:
+                await to_thread.run_sync(self.leadership.release)
+
+    async def _publish_while_leading(self, stop: asyncio.Event) -> None:
+        config = self.config
+        await ensure_topics(config.bootstrap_servers, [TopicSpec(config.topic, config.partitions)])
+        producer = AIOKafkaProducer(
+            bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id, linger_ms=5
+        )
+        await producer.start()  # fences a predecessor with the same transactional id
+        try:
+            self.published = await last_published_position(config.bootstrap_servers, config.topic)
+            PUBLISHED.set(self.published)
+            log.info("relay leading; resuming after position %d", self.published)
+            while not stop.is_set():
+                batch = await to_thread.run_sync(records_after, self.ledger, self.published, config.batch_size)
+                if not batch:
+                    self.lag()
+                    await _wait(stop, config.poll_seconds)
+                    continue
+                await _publish(producer, config.topic, batch)
+                self.published = batch[-1].position
+                log.debug("published positions %d..%d", batch[0].position, self.published)
+                PUBLISHED.set(self.published)
+        finally:
+            await producer.stop()
+
+
+async def _publish(producer: AIOKafkaProducer, topic: str, batch: Sequence[Record]) -> None:
+    async with producer.transaction():
+        sent = [await producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in batch]
+        await asyncio.gather(*sent)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def relay_for(wired: LedgerServices) -> Relay:
+    """The relay of a wired ledger, with its settings and the store's leadership lock."""
+    settings = wired.settings
+    config = RelayConfig(
+        bootstrap_servers=settings.kafka_bootstrap,
+        topic=settings.events_topic,
+        transactional_id=settings.relay_transactional_id,
+        partitions=settings.events_partitions,
+        batch_size=settings.relay_batch_size,
+    )
+    return Relay(wired.ledger, config, leadership_for(settings.ledger_store))

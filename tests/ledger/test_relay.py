@@ -1,0 +1,141 @@
+"""The relay puts every stored event on consent.events.v1 exactly once, in order, with the store's hash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from schemas.chain import chain_problems
+from services.devstack.kafka import LocalKafka
+from services.devstack.processes import free_port
+from services.ledger.application import Ledger
+from services.ledger.contract import to_envelope
+from services.ledger.leadership import leadership_for
+from services.ledger.relay import Relay, RelayConfig
+from tests.conftest import NewTopicFactory
+from tests.ledger.conftest import MASTER_TEXT, make_ledger
+from tests.ledger.relay_support import end_offsets, exactly_once_problems, fill, read_topic
+
+
+async def relay_until_published(relays: list[Relay], stored: int, timeout: float = 60) -> None:
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)) for relay in relays]
+    deadline = time.monotonic() + timeout
+    while max(relay.published for relay in relays) < stored and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.gather(*tasks)
+
+
+async def test_every_stored_event_is_on_the_topic_once_in_order_with_the_stores_hash(
+    ledger: Ledger, store_url: str, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    topic = await new_topic("consent.events", partitions=3)
+    subjects = fill(ledger, 150)
+    relay = Relay(
+        ledger, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}", batch_size=100), leadership_for(store_url)
+    )
+
+    await relay_until_published([relay], 300)
+    records = await read_topic(kafka_bootstrap, topic)
+
+    assert exactly_once_problems(records, 300) == []
+    on_kafka = {r["envelope"]["id"]: r["envelope"] for r in records}
+    stored = [to_envelope(event) for event in ledger.history(subjects[0])[0]]
+    assert [on_kafka[e["id"]]["hash"] for e in stored] == [e["hash"] for e in stored]
+    assert chain_problems(sorted(on_kafka.values(), key=lambda e: e["position"])) == []
+
+
+async def test_two_relays_on_one_store_publish_each_event_once(
+    ledger: Ledger, store_url: str, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    topic = await new_topic("consent.events", partitions=3)
+    fill(ledger, 100)
+    second = make_ledger(store_url)
+    relays = [
+        Relay(app, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}", batch_size=50), leadership_for(store_url))
+        for app in (ledger, second)
+    ]
+
+    await relay_until_published(relays, 200)
+    second.close()
+
+    assert exactly_once_problems(await read_topic(kafka_bootstrap, topic), 200) == []
+    assert sorted(relay.published for relay in relays)[0] == 0  # the other one never led
+
+
+async def test_while_kafka_is_down_commands_are_stored_and_the_relay_catches_up_when_it_returns(
+    ledger: Ledger, store_url: str
+) -> None:
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    relay = Relay(ledger, RelayConfig(bootstrap, "consent.events.v1", "relay-outage"), leadership_for(store_url))
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    fill(ledger, 20)  # accepted and stored with no broker anywhere
+    await asyncio.sleep(1)
+    assert relay.published == 0
+
+    broker = await asyncio.to_thread(LocalKafka(broker_port=port).start)
+    try:
+        deadline = time.monotonic() + 60
+        while relay.published < 40 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        stop.set()
+        await running
+        records = await read_topic(bootstrap, "consent.events.v1")
+    finally:
+        await asyncio.to_thread(broker.stop)
+
+    assert exactly_once_problems(records, 40) == []
+
+
+def relay_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "relay"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
+
+
+async def test_a_relay_killed_mid_stream_and_restarted_leaves_each_event_once_in_order(
+    tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    ledger = make_ledger(store_url)
+    stored = 2 * len(await asyncio.to_thread(fill, ledger, 2500))
+    ledger.close()
+    topic = await new_topic("consent.events", partitions=3)
+    env = {
+        **os.environ, "CONSENT_KAFKA_BOOTSTRAP": kafka_bootstrap, "CONSENT_LEDGER_STORE": store_url,
+        "CONSENT_LEDGER_MASTER_KEY": MASTER_TEXT,
+        "CONSENT_LEDGER_IDENTITY_SECRET": "identity-secret-for-tests-0123456789", "CONSENT_EVENTS_TOPIC": topic,
+        "CONSENT_RELAY_TRANSACTIONAL_ID": f"relay-{topic}", "CONSENT_RELAY_BATCH_SIZE": "50",
+    }  # fmt: skip
+    log = tmp_path / "relay.log"
+
+    first = relay_process(env, log)
+    try:
+        while await end_offsets(kafka_bootstrap, topic) < stored // 4:
+            assert first.poll() is None, log.read_text()
+            await asyncio.sleep(0.02)
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    at_kill = len(await read_topic(kafka_bootstrap, topic))
+
+    second = relay_process(env, log)
+    try:
+        deadline = time.monotonic() + 120
+        while len(records := await read_topic(kafka_bootstrap, topic)) < stored and time.monotonic() < deadline:
+            assert second.poll() is None, log.read_text()
+            await asyncio.sleep(0.5)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+
+    assert 0 < at_kill < stored  # the kill came in the middle of publishing
+    assert exactly_once_problems(records, stored) == []
