@@ -114,6 +114,9 @@ class Envelope(BaseModel):
     commandid: str = Field(min_length=1, description="The command that recorded it (its idempotency key).")
     causationid: str | SkipJsonSchema[None] = absent_or("The event or command that caused it; absent if none.")
     correlationid: str | SkipJsonSchema[None] = absent_or("Correlation id carried from the channel; absent if none.")
+    commanddigest: str | SkipJsonSchema[None] = absent_or(
+        "SHA-256 of the command's content: tells a repeated command from a command id reused; absent if none."
+    )
     pii: str | SkipJsonSchema[None] = absent_or(
         "Personal data encrypted under the subject's key (unreadable after erasure); absent if none.",
         examples=["pii.v1.Zm9vYmFy"],

@@ -89,7 +89,7 @@ class Ledger(Application[UUID]):
             for attempt in retrying:
                 with attempt:
                     subject = self.load(subject_id, ctx.now)
-                    prior = subject.outcome_of(ctx.command_id)
+                    prior = subject.outcome_of(ctx.command_id, ctx.command_digest)
                     if prior is not None:
                         return Outcome(subject_id, list(prior), replayed=True)
                     first = subject.version + 1
@@ -191,10 +191,15 @@ class Ledger(Application[UUID]):
         )
 
     def erase_data(self, subject_id: UUID, ctx: Context, ground: ErasureGround, requested_by: str) -> Outcome:
-        """PersonalDataErased, then the subject's key is destroyed (again, harmlessly, on a repeat)."""
-        outcome = self.execute(subject_id, ctx, lambda s: s.erase_data(ctx, ground, requested_by))
-        self.cipher.erase(str(subject_id))
-        return outcome
+        """PersonalDataErased, then the subject's key is destroyed: also on a repeat, or when already erased.
+
+        So a crash between storing the event and destroying the key is mended by erasing again.
+        """
+        try:
+            return self.execute(subject_id, ctx, lambda s: s.erase_data(ctx, ground, requested_by))
+        finally:
+            if self.load(subject_id, ctx.now).erased_by is not None:
+                self.cipher.erase(str(subject_id))
 
     # --- cards, requests, enforcement ---------------------------------------------------------
 

@@ -13,7 +13,7 @@ LEDGER_SOURCE = "urn:kz.esperance:consent-ledger"
 # Fields every domain event carries that become envelope attributes rather than `data`.
 _COMMON = frozenset(
     {"originator_id", "originator_version", "timestamp", "command_id", "actor", "occurred_at"}
-    | {"correlation_id", "causation_id", "pii", "prev_hash", "hash"}
+    | {"correlation_id", "causation_id", "command_digest", "pii", "prev_hash", "hash"}
 )
 
 
@@ -38,6 +38,7 @@ def to_envelope(event: SubjectEvent, *, position: int | None = None) -> dict[str
     optional = {
         "causationid": event.causation_id,
         "correlationid": event.correlation_id,
+        "commanddigest": event.command_digest,
         "pii": event.pii,
         "prevhash": event.prev_hash,
         "hash": event.hash,

@@ -79,7 +79,8 @@ def card(app: Ledger, s: UUID) -> object:
 
 
 def block_card(app: Ledger, s: UUID) -> object:
-    return app.block_card(s, c(), "card-x", "cause-event", "consent withdrawn")
+    cause = str(app.history(s)[0][-1].event_id)  # the subject's latest event, e.g. ConsentWithdrawn
+    return app.block_card(s, c(), "card-x", cause, "consent withdrawn")
 
 
 def erase(app: Ledger, s: UUID) -> object:
@@ -136,6 +137,10 @@ REFUSALS: dict[str, tuple[list[Step], Step]] = {
     "loyalty_not_consented": ([grant(purposes=frozenset({Purpose.MARKETING}))], card),
     "card_already_linked": ([grant(), card], card),
     "card_not_linked": ([grant()], block_card),
+    "unknown_cause": (
+        [grant(), card],
+        lambda a, s: a.block_card(s, c(), "card-x", "someone-elses-event", "consent withdrawn"),
+    ),
     "card_already_blocked": ([grant(), card, block_card], block_card),
     "card_not_blocked": ([grant(), card], lambda a, s: a.unblock_card(s, c(), "card-x", "x")),
     "request_already_open": ([request()], request()),

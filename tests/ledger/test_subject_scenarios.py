@@ -6,6 +6,7 @@ all subjects, cards, forms and proofs are synthetic.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
@@ -627,10 +628,10 @@ def test_after_erasure_the_ledger_still_records_acknowledgements_requests_and_th
     recorded(subject, event_id, event_class)
 
 
-def test_after_erasure_a_consent_without_an_end_date_still_cannot_expire() -> None:
+def test_after_erasure_a_consent_no_longer_expires() -> None:
     subject = given_erased()
 
-    with refused(subject, "consent_not_expired"):
+    with refused(subject, "subject_erased"):
         subject.expire_consent(ctx(1), date(2030, 1, 1))
 
 
@@ -944,10 +945,11 @@ def test_a_card_that_is_not_linked(command: Any) -> None:
 def test_blocking_a_card_that_is_already_blocked() -> None:
     subject = given_consent()
     subject.link_card(ctx("card"), CARD)
-    first = subject.block_card(ctx("block-card"), CARD, "evt-cause", "lost card")
+    cause = str(subject.consent_id)
+    first = subject.block_card(ctx("block-card"), CARD, cause, "lost card")
 
     with refused(subject, "card_already_blocked") as refusal:
-        subject.block_card(ctx(1), CARD, "evt-cause", "lost card")
+        subject.block_card(ctx(1), CARD, cause, "lost card")
 
     assert first in refusal.value.message
 
@@ -1179,3 +1181,21 @@ def test_marketing_stopped_on_demand_stays_stopped_when_the_subject_consents_aga
     subject.grant_consent(ctx("new-form", actor=CONSULTANT), consent_terms(), PII)
 
     assert subject.opted_out == {Channel.SMS}  # policy §4: it stops at the subject's demand; only an opt-in resumes
+
+
+def test_a_card_block_must_name_one_of_the_subjects_own_events_as_its_cause() -> None:
+    subject = given_consent()
+    subject.link_card(ctx("link"), CARD)
+
+    with refused(subject, "unknown_cause"):
+        subject.block_card(ctx(1), CARD, "an-event-of-someone-else", "consent withdrawn")
+
+
+def test_a_command_id_reused_for_a_different_command_is_refused_not_taken_for_a_repeat() -> None:
+    subject = given_consent()
+    first = ctx(7, actor=CONSULTANT)
+    subject.opt_out_of_marketing(replace(first, command_digest="digest-a"), [Channel.SMS])
+
+    with refused(subject, "command_id_reused"):
+        subject.outcome_of("cmd-7", "digest-b")
+    assert subject.outcome_of("cmd-7", "digest-a") is not None

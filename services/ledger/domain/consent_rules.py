@@ -107,6 +107,7 @@ class ConsentRules(SubjectState):
 
     def expire_consent(self, ctx: Context, today: date) -> str:
         """End a consent whose term has run out: the day after `valid_until`, its last day."""
+        self.check_not_erased()
         terms = self.check_consent_active(allow_pending=True)
         if terms.valid_until is None or today <= terms.valid_until:
             raise RuleViolationError(

@@ -38,6 +38,8 @@ class DataRules(SubjectState):
         """End the block on `categories` (data confirmed, or the application resolved)."""
         self.check_not_erased()
         wanted = set(categories)
+        if not wanted:
+            raise InvalidCommandError("categories", "name at least one category to unblock")
         not_blocked = sorted(c.value for c in wanted - self.blocks.keys())
         if not_blocked:
             raise RuleViolationError("not_blocked", f"not blocked: {', '.join(not_blocked)}")

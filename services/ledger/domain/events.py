@@ -35,6 +35,7 @@ class SubjectEvent(Aggregate.Event):
     occurred_at: str
     correlation_id: str | None
     causation_id: str | None
+    command_digest: str | None
     pii: str | None
     prev_hash: str | None
     hash: str | None
@@ -52,6 +53,8 @@ class SubjectEvent(Aggregate.Event):
             aggregate = DataSubject.blank(self.originator_id, self.timestamp)
         subject: Any = super().mutate(aggregate)
         subject.outcomes.setdefault(self.command_id, []).append(str(self.event_id))
+        if self.command_digest:
+            subject.digests[self.command_id] = self.command_digest
         if self.hash is not None:
             subject.last_hash = self.hash
         return subject

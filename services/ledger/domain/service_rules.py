@@ -28,6 +28,8 @@ class ServiceRules(SubjectState):
     def block_card(self, ctx: Context, card_ref: str, cause_event_id: str, reason: str) -> str:
         """Block a linked card, naming the event that caused it (e.g. the consent's withdrawal)."""
         self.check_card_linked(card_ref)
+        if not self.has_recorded(cause_event_id):
+            raise RuleViolationError("unknown_cause", f"event {cause_event_id} is not one of this subject's events")
         if self.cards[card_ref] is not None:
             raise RuleViolationError(
                 "card_already_blocked", f"the card is already blocked (event {self.cards[card_ref]})"

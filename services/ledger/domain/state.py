@@ -32,6 +32,7 @@ class Context:
     occurred_at: datetime | None = None  # when it happened in the world; defaults to now
     correlation_id: str | None = None
     causation_id: str | None = None
+    command_digest: str | None = None  # SHA-256 of the command's content, to tell a repeat from a reuse
 
 
 @dataclass
@@ -49,6 +50,7 @@ class _Blank:
     open_requests: dict[str, date] = field(default_factory=dict)  # request id -> due on
     enforcements: set[tuple[str, str]] = field(default_factory=set)
     outcomes: dict[str, list[str]] = field(default_factory=dict)  # command id -> event ids it recorded
+    digests: dict[str, str] = field(default_factory=dict)  # command id -> digest of the command's content
     last_hash: str | None = None
 
 
@@ -66,6 +68,7 @@ class SubjectState(Aggregate):
     open_requests: dict[str, date]
     enforcements: set[tuple[str, str]]
     outcomes: dict[str, list[str]]
+    digests: dict[str, str]
     last_hash: str | None
 
     @classmethod
@@ -76,9 +79,21 @@ class SubjectState(Aggregate):
         subject.__dict__.update(vars(_Blank()))
         return subject
 
-    def outcome_of(self, command_id: str) -> list[str] | None:
-        """Event ids a command recorded earlier, or None if it was never applied."""
-        return self.outcomes.get(command_id)
+    def outcome_of(self, command_id: str, digest: str | None = None) -> list[str] | None:
+        """Event ids a command recorded earlier, or None if it was never applied.
+
+        A command id reused for a different command (another `digest`) is refused: answering it
+        as a repeat would silently drop the new command.
+        """
+        outcome = self.outcomes.get(command_id)
+        known = self.digests.get(command_id)
+        if outcome is not None and digest and known and digest != known:
+            raise RuleViolationError("command_id_reused", f"command id {command_id!r} was used for another command")
+        return outcome
+
+    def has_recorded(self, event_id: str) -> bool:
+        """True if `event_id` is one of this subject's events."""
+        return any(event_id in ids for ids in self.outcomes.values())
 
     # --- guards -------------------------------------------------------------------------------
 
@@ -89,9 +104,8 @@ class SubjectState(Aggregate):
     def check_consent_active(self, *, allow_pending: bool = False) -> ConsentTerms:
         allowed = {ConsentStatus.ACTIVE} | ({ConsentStatus.WITHDRAWAL_PENDING} if allow_pending else set())
         if self.consent_status not in allowed or self.terms is None:
-            raise RuleViolationError(
-                f"consent_{self.consent_status.value}", f"no consent in force (consent is {self.consent_status.value})"
-            )
+            state = self.consent_status.value.replace("_", " ")
+            raise RuleViolationError(f"consent_{self.consent_status.value}", f"not allowed while consent is {state}")
         return self.terms
 
     def check_not_blocked(self, categories: Iterable[DataCategory]) -> None:
@@ -111,6 +125,7 @@ class SubjectState(Aggregate):
             occurred_at=(ctx.occurred_at or ctx.now).isoformat(),
             correlation_id=ctx.correlation_id,
             causation_id=ctx.causation_id,
+            command_digest=ctx.command_digest,
             pii=pii,
             prev_hash=None,
             hash=None,
