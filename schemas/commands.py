@@ -25,8 +25,22 @@ COUNTRY = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["RU"], descripti
 SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, lowercase hex")]
 PII = Annotated[
     dict[str, str],
-    Field(description="Personal data, encrypted under the subject's key before it is stored; never logged."),
+    Field(
+        min_length=1, description="Personal data, encrypted under the subject's key before it is stored; never logged."
+    ),
 ]
+# Identifiers travel in clear (in events, on Kafka): a pattern keeps names, phones and numbers with spaces out.
+REF = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9:._/@+-]{0,127}$",
+        description="An identifier, never personal data (letters, digits and :._/@+- only).",
+        examples=["consultant-17"],
+    ),
+]
+CARD_REF = Annotated[str, Field(pattern=r"^card-[0-9a-f]{32}$", description="An opaque card reference.")]
+TEXT = Annotated[str, Field(min_length=1, max_length=500, description="Plain words; no personal data.")]
+DAY = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
 class Command(BaseModel):
@@ -34,23 +48,21 @@ class Command(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    command_id: str = Field(
-        min_length=1, max_length=200, description="Idempotency key chosen by the sender.", examples=["tablet-7f3a-0001"]
-    )
+    command_id: REF = Field(description="Idempotency key chosen by the sender.", examples=["tablet-7f3a-0001"])
     subject_id: UUID | None = Field(
         default=None, description="The subject (opaque UUID). Required on Kafka; over HTTP it is in the path."
     )
-    actor: str | None = Field(default=None, max_length=200, description="Who acted: consultant, DPO, system.")
+    actor: REF | None = Field(default=None, description="Who acted: consultant, DPO, system (an id).")
     occurred_at: AwareDatetime | None = Field(default=None, description="When it happened; default: when received.")
-    correlation_id: str | None = Field(default=None, max_length=200)
-    causation_id: str | None = Field(default=None, max_length=200, description="The event or command that caused this.")
+    correlation_id: REF | None = None
+    causation_id: REF | None = Field(default=None, description="The event or command that caused this.")
 
 
 class Form(BaseModel):
     """The consent form shown (notice)."""
 
-    form_id: str = Field(examples=["loyalty-consent"])
-    form_version: str = Field(examples=["2026.1"])
+    form_id: REF = Field(examples=["loyalty-consent"])
+    form_version: REF = Field(examples=["2026.1"])
     text_sha256: SHA256
     language: Literal["kk", "ru"]
 
@@ -58,11 +70,11 @@ class Form(BaseModel):
 class Proof(BaseModel):
     """The proof of consent; the collection method decides which one is required."""
 
-    sms_verification_id: str | None = Field(default=None, description="tablet_sms: the SMS verification's id.")
-    checkbox_form_version: str | None = Field(default=None, description="web/app checkbox: the form version.")
-    document_reference: str | None = Field(default=None, description="electronic questionnaire: its reference.")
+    sms_verification_id: REF | None = Field(default=None, description="tablet_sms: the SMS verification's id.")
+    checkbox_form_version: REF | None = Field(default=None, description="web/app checkbox: the form version.")
+    document_reference: REF | None = Field(default=None, description="electronic questionnaire: its reference.")
     signed_scan_sha256: SHA256 | None = Field(default=None, description="signed questionnaire: the scan's SHA-256.")
-    call_recording_id: str | None = Field(default=None, description="recorded call: the recording's id.")
+    call_recording_id: REF | None = Field(default=None, description="recorded call: the recording's id.")
 
 
 class Collection(BaseModel):
@@ -73,14 +85,14 @@ class Collection(BaseModel):
         "recorded_call",
     ]  # fmt: skip
     proof: Proof
-    consultant_id: str | None = Field(default=None, description="Who collected it (required for tablet_sms).")
-    store_id: str | None = None
+    consultant_id: REF | None = Field(default=None, description="Who collected it (required for tablet_sms).")
+    store_id: REF | None = None
 
 
 class Representative(BaseModel):
     """A representative acting under a power of attorney."""
 
-    power_of_attorney_ref: str
+    power_of_attorney_ref: REF
     pii: PII | None = None
 
 
@@ -93,9 +105,9 @@ class GrantConsent(Command):
     categories: list[CATEGORIES] = Field(min_length=1)
     marketing_channels: list[CHANNELS] = []
     third_party_transfer: bool = False
-    recipients: list[str] = Field(default=[], description="Named recipients; empty with transfer allowed: any.")
+    recipients: list[REF] = Field(default=[], description="Named recipients; empty with transfer allowed: any.")
     cross_border_countries: list[COUNTRY] = []
-    valid_until: date | None = Field(default=None, description="End of term; none: the loyalty programme's duration.")
+    valid_until: DAY | None = Field(default=None, description="Last day of the term; none: the programme's duration.")
     collection: Collection
     representative: Representative | None = None
     pii: PII | None = None
@@ -119,8 +131,8 @@ class RequestWithdrawal(Command):
     """File a written withdrawal application (ConsentWithdrawalRequested, or Refused)."""
 
     type: Literal["RequestWithdrawal"] = "RequestWithdrawal"
-    filed_on: date
-    requested_effective_on: date | None = None
+    filed_on: DAY = Field(description="When the written application was filed; not later than today.")
+    requested_effective_on: DAY | None = None
     unfulfilled_obligations: int = Field(default=0, ge=0, description="Open orders or other obligations.")
 
 
@@ -129,21 +141,19 @@ class RefuseWithdrawal(Command):
 
     type: Literal["RefuseWithdrawal"] = "RefuseWithdrawal"
     reason: Literal["unfulfilled_obligation", "legal_retention_duty"]
-    legal_basis: str = Field(min_length=1)
+    legal_basis: TEXT
 
 
 class CompleteWithdrawal(Command):
-    """Let a pending withdrawal take effect on or after its day (ConsentWithdrawn)."""
+    """Let a pending withdrawal take effect, on or after its day in Kazakhstan (ConsentWithdrawn)."""
 
     type: Literal["CompleteWithdrawal"] = "CompleteWithdrawal"
-    today: date
 
 
 class ExpireConsent(Command):
-    """End a consent whose term has run out (ConsentExpired)."""
+    """End a consent whose term has run out, by today's date in Kazakhstan (ConsentExpired)."""
 
     type: Literal["ExpireConsent"] = "ExpireConsent"
-    today: date
 
 
 class BlockPersonalData(Command):
@@ -174,7 +184,7 @@ class TransferPersonalData(Command):
     """Record a hand-over to a third party, possibly abroad (PersonalDataTransferred), if the consent covers it."""
 
     type: Literal["TransferPersonalData"] = "TransferPersonalData"
-    recipient: str = Field(min_length=1, examples=["delivery-partner-ru"])
+    recipient: REF = Field(examples=["delivery-partner-ru"])
     country: COUNTRY
     categories: list[CATEGORIES] = Field(min_length=1)
     purpose: PURPOSES
@@ -188,69 +198,80 @@ class ErasePersonalData(Command):
         "term_expired", "purpose_achieved", "subject_or_authority_demand", "data_defective", "consent_withdrawn",
         "irremediable_violation",
     ]  # fmt: skip
-    requested_by: str = Field(min_length=1, examples=["subject", "authorised body"])
+    requested_by: Literal["subject", "representative", "authorised_body", "company"]
 
 
 class LinkLoyaltyCard(Command):
     """Link a loyalty card (LoyaltyCardLinked); give the number or an opaque reference."""
 
     type: Literal["LinkLoyaltyCard"] = "LinkLoyaltyCard"
-    card_number: str | None = Field(default=None, description="Turned into an opaque reference; never stored.")
-    card_ref: str | None = None
+    card_number: str | None = Field(
+        default=None, max_length=32, description="Turned into an opaque reference; never stored."
+    )
+    card_ref: CARD_REF | None = None
 
 
 class BlockLoyaltyCard(Command):
     """Block a card, naming the event that caused it (LoyaltyCardBlocked)."""
 
     type: Literal["BlockLoyaltyCard"] = "BlockLoyaltyCard"
-    card_ref: str
-    cause_event_id: str
-    reason: str = "consent withdrawn"
+    card_ref: CARD_REF
+    cause_event_id: REF
+    reason: TEXT = "consent withdrawn"
 
 
 class UnblockLoyaltyCard(Command):
     """Unblock a card after re-consent (LoyaltyCardUnblocked)."""
 
     type: Literal["UnblockLoyaltyCard"] = "UnblockLoyaltyCard"
-    card_ref: str
-    reason: str = "consent granted again"
+    card_ref: CARD_REF
+    reason: TEXT = "consent granted again"
+
+
+class IdentityDocument(BaseModel):
+    """What a request (Өтініш) must carry (policy §5); encrypted under the subject's key."""
+
+    document_number: str = Field(min_length=1, max_length=32)
+    issued_on: DAY
+    issued_by: str = Field(min_length=1, max_length=200)
+    signature_ref: REF = Field(description="The handwritten or electronic signature's reference.")
 
 
 class ReceiveSubjectRequest(Command):
     """Register a subject's request (SubjectRequestReceived); due three working days later."""
 
     type: Literal["ReceiveSubjectRequest"] = "ReceiveSubjectRequest"
-    request_id: str = Field(min_length=1)
+    request_id: REF
     kind: Literal["access", "rectification", "blocking", "destruction", "withdrawal"]
-    received_on: date
+    received_on: DAY = Field(description="When the request was received; not later than today.")
     by_representative: bool = False
-    pii: PII = Field(description="Identity document number, issue date and issuing authority; signature reference.")
+    identity_document: IdentityDocument
 
 
 class AnswerSubjectRequest(Command):
     """Record the answer to a request (SubjectRequestAnswered)."""
 
     type: Literal["AnswerSubjectRequest"] = "AnswerSubjectRequest"
-    request_id: str
-    answered_on: date
-    response_ref: str | None = None
+    request_id: REF
+    answered_on: DAY
+    response_ref: REF | None = None
 
 
 class RejectSubjectRequest(Command):
     """Reject a request with the reason (SubjectRequestRejected)."""
 
     type: Literal["RejectSubjectRequest"] = "RejectSubjectRequest"
-    request_id: str
-    reason: str = Field(min_length=1)
+    request_id: REF
+    reason: TEXT
 
 
 class ConfirmEnforcement(Command):
     """A subscriber confirms it acted on an event (EnforcementConfirmed)."""
 
     type: Literal["ConfirmEnforcement"] = "ConfirmEnforcement"
-    system: str = Field(min_length=1, examples=["loyalty"])
-    enforced_event_id: str
-    action: str = Field(examples=["card blocked", "data erased", "suppression applied"])
+    system: REF = Field(examples=["loyalty"])
+    enforced_event_id: REF
+    action: TEXT = Field(examples=["card blocked", "data erased", "suppression applied"])
 
 
 AnyCommand = Annotated[

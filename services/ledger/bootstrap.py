@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from services.ledger.application import Ledger
 from services.ledger.commands import CommandHandler
@@ -30,9 +32,15 @@ class LedgerServices:
     ledger: Ledger
     handler: CommandHandler
     tokens: TokenRegistry
+    clock: Callable[[], datetime]  # the entry points' only clock; tests pass a fixed one
 
 
-def build(settings: LedgerSettings) -> LedgerServices:
+def utc_now() -> datetime:
+    """The current time."""
+    return datetime.now(UTC)
+
+
+def build(settings: LedgerSettings, clock: Callable[[], datetime] = utc_now) -> LedgerServices:
     """Build the ledger on its configured store, or raise ConfigurationError naming the missing setting."""
     if settings.ledger_master_key is None:
         raise ConfigurationError(
@@ -53,7 +61,7 @@ def build(settings: LedgerSettings) -> LedgerServices:
         cipher=PiiCipher(key_store(settings.ledger_store, master)),
     )
     controller = Controller(settings.controller_name, settings.controller_bin)
-    return LedgerServices(settings, ledger, CommandHandler(ledger, controller, subject_ids), tokens)
+    return LedgerServices(settings, ledger, CommandHandler(ledger, controller, subject_ids), tokens, clock)
 
 
 def new_master_key() -> str:

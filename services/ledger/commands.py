@@ -5,14 +5,17 @@ Used by the HTTP API and the Kafka command consumer alike, so both take exactly 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from schemas import commands as c
+from schemas.envelope import canonical_bytes
 from services.ledger.application import Ledger, Outcome
+from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.errors import InvalidCommandError
 from services.ledger.domain.iin import InvalidIinError, parse_iin
 from services.ledger.domain.state import Context
@@ -44,6 +47,8 @@ class CommandHandler:
         self, subject_id: UUID, command: c.AnyCommand, *, actor: str, now: datetime
     ) -> Outcome:
         """Apply `command` to the subject as `actor` at `now`; raises the domain's refusals."""
+        today = kazakh_day(now)
+        check_dates(command, now, today)
         ctx = Context(
             command_id=command.command_id,
             actor=actor,
@@ -51,6 +56,7 @@ class CommandHandler:
             occurred_at=command.occurred_at,
             correlation_id=command.correlation_id,
             causation_id=command.causation_id,
+            command_digest=digest(command),
         )
         ledger, s = self.ledger, subject_id
         match command:
@@ -66,9 +72,9 @@ class CommandHandler:
                 )
             case c.RefuseWithdrawal():
                 return ledger.refuse_withdrawal(s, ctx, WithdrawalRefusalReason(command.reason), command.legal_basis)
-            case c.CompleteWithdrawal(today=today):
+            case c.CompleteWithdrawal():
                 return ledger.complete_withdrawal(s, ctx, today)
-            case c.ExpireConsent(today=today):
+            case c.ExpireConsent():
                 return ledger.expire_consent(s, ctx, today)
             case c.BlockPersonalData():
                 return ledger.block_data(s, ctx, _categories(command.categories), BlockGround(command.ground))
@@ -92,7 +98,8 @@ class CommandHandler:
             case c.ReceiveSubjectRequest():
                 return ledger.receive_request(
                     s, ctx, request_id=command.request_id, kind=RequestKind(command.kind),
-                    received_on=command.received_on, pii=_pii(command.pii),
+                    received_on=command.received_on,
+                    pii={"identity_document": command.identity_document.model_dump(mode="json")},
                     by_representative=command.by_representative,
                 )  # fmt: skip
             case c.AnswerSubjectRequest():
@@ -136,6 +143,50 @@ class CommandHandler:
         if command.card_ref:
             return command.card_ref
         raise InvalidCommandError("card_number", "give the card number or its reference")
+
+
+# Which token scope a command needs over HTTP; on Kafka only the channels' commands (and the cascade's).
+SCOPE_OF: dict[type[c.Command], str] = {
+    c.GrantConsent: "consent:write",
+    c.OptOutOfMarketing: "consent:write",
+    c.OptInToMarketing: "consent:write",
+    c.RequestWithdrawal: "consent:write",
+    c.RectifyPersonalData: "consent:write",
+    c.TransferPersonalData: "consent:write",
+    c.LinkLoyaltyCard: "consent:write",
+    c.ConfirmEnforcement: "consent:write",
+    c.ExpireConsent: "dpo",
+    c.RefuseWithdrawal: "dpo",
+    c.CompleteWithdrawal: "dpo",
+    c.BlockPersonalData: "dpo",
+    c.UnblockPersonalData: "dpo",
+    c.ErasePersonalData: "dpo",
+    c.BlockLoyaltyCard: "dpo",
+    c.UnblockLoyaltyCard: "dpo",
+    c.ReceiveSubjectRequest: "dpo",
+    c.AnswerSubjectRequest: "dpo",
+    c.RejectSubjectRequest: "dpo",
+}
+KAFKA_COMMANDS = frozenset({m for m, scope in SCOPE_OF.items() if scope == "consent:write"} | {c.BlockLoyaltyCard})
+BACKDATING = timedelta(days=30)  # how far back a paper application or request may be entered
+
+
+def digest(command: c.Command) -> str:
+    """SHA-256 of what the command asks (not who sent it or when): a repeat has the same digest."""
+    content = command.model_dump(mode="json", exclude={"actor", "occurred_at", "correlation_id", "causation_id"})
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def check_dates(command: c.Command, now: datetime, today: date) -> None:
+    """Dates a sender gives must be plausible: nothing filed or received in the future, or long ago."""
+    if command.occurred_at is not None and not (
+        now - timedelta(days=366) <= command.occurred_at <= now + timedelta(hours=1)
+    ):
+        raise InvalidCommandError("occurred_at", "must lie within the last year and not in the future")
+    for name in ("filed_on", "received_on", "answered_on"):
+        day: date | None = getattr(command, name, None)
+        if day is not None and not (today - BACKDATING <= day <= today):
+            raise InvalidCommandError(name, f"must lie between {today - BACKDATING} and today ({today})")
 
 
 def _categories(names: Iterable[str]) -> list[DataCategory]:

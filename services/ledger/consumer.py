@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
-from functools import partial
+from dataclasses import dataclass
 from typing import cast
 
 from aiokafka import ConsumerRecord
@@ -22,8 +21,10 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
+from schemas import commands as c
 from schemas.commands import COMMANDS
 from services.ledger.bootstrap import LedgerServices
+from services.ledger.commands import KAFKA_COMMANDS
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
 from services.platform.topics import TopicSpec, ensure_topics
@@ -33,23 +34,66 @@ log = logging.getLogger(__name__)
 GROUP_ID = "consent-ledger"
 KAFKA_ACTOR = "kafka"
 RETRY_DELAY_SECONDS = 1.0
+MAX_ATTEMPTS = 5  # then a record that keeps failing goes to the dead letters instead of blocking its partition
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why a record cannot be applied: a stable rule and plain words (never the record's personal data)."""
+
+    rule: str
+    reason: str
+
+
+def screen(key: bytes | None, body: bytes) -> c.AnyCommand | DeadLetter:
+    """The command a record carries, or why it cannot be taken from Kafka."""
+    try:
+        command = COMMANDS.validate_json(body)
+    except ValidationError as error:
+        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
+        return DeadLetter("malformed", fields)
+    if command.subject_id is None:
+        return DeadLetter("malformed", "subject_id: required on Kafka")
+    if key != str(command.subject_id).encode():
+        return DeadLetter("key_mismatch", "the record key must be the command's subject_id")
+    if type(command) not in KAFKA_COMMANDS:
+        return DeadLetter("not_allowed_on_kafka", f"{command.type} is taken over HTTP with the dpo scope")
+    return command
+
+
+def apply(wired: LedgerServices, command: c.AnyCommand) -> DeadLetter | None:
+    """Apply a screened command; a refusal becomes a dead letter, a passing failure raises (to be retried)."""
+    assert command.subject_id is not None  # noqa: S101 - screen() let only commands with a subject through
+    try:
+        outcome = wired.handler.handle(
+            command.subject_id, command, actor=command.actor or KAFKA_ACTOR, now=wired.clock()
+        )
+    except RuleViolationError as refusal:
+        return DeadLetter(refusal.rule, refusal.message)
+    except SubjectErasedError as erased:
+        return DeadLetter("subject_erased", str(erased))
+    except (InvalidCommandError, ValueError, OverflowError) as invalid:
+        return DeadLetter("invalid", str(invalid))
+    log.info("applied %s %s: %d event(s)%s", command.type, command.command_id, len(outcome.event_ids),
+             " (repeat)" if outcome.replayed else "")  # fmt: skip
+    return None
 
 
 def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaBroker:
     """A FastStream broker whose subscriber applies consent.commands.v1 to the ledger."""
     settings = wired.settings
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-ledger", enable_idempotence=True)
+    attempts: dict[tuple[int, int], int] = {}  # (partition, offset) -> failed attempts
 
-    async def dead_letter(message: KafkaMessage, rule: str, reason: str) -> None:
-        record = cast("ConsumerRecord[bytes, bytes]", message.raw_message)  # one record per call, never a batch
-        log.warning("dead-lettered %s@%d/%d: %s", record.topic, record.partition, record.offset, rule)
+    async def dead_letter(message: KafkaMessage, record: ConsumerRecord[bytes, bytes], letter: DeadLetter) -> None:
+        log.warning("dead-lettered %s@%d/%d: %s", record.topic, record.partition, record.offset, letter.rule)
         await broker.publish(
             message.body,
             settings.deadletter_topic,
             key=record.key,
             headers={
-                "deadletter-rule": rule,
-                "deadletter-reason": reason[:2000],
+                "deadletter-rule": letter.rule,
+                "deadletter-reason": letter.reason[:2000],
                 "original-topic": record.topic,
                 "original-partition": str(record.partition),
                 "original-offset": str(record.offset),
@@ -61,37 +105,24 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
         settings.commands_topic, group_id=group_id, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest"
     )
     async def on_command(message: KafkaMessage) -> None:
+        record = cast("ConsumerRecord[bytes, bytes]", message.raw_message)  # one record per call, never a batch
+        place = (record.partition, record.offset)
+        screened = screen(record.key, message.body)
         try:
-            command = COMMANDS.validate_json(message.body)
-        except ValidationError as error:
-            fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
-            await dead_letter(message, "malformed", fields)
-            return
-        if command.subject_id is None:
-            await dead_letter(message, "malformed", "subject_id: required on Kafka")
-            return
-        handle = partial(
-            wired.handler.handle, command.subject_id, command, actor=command.actor or KAFKA_ACTOR, now=datetime.now(UTC)
-        )
-        try:
-            outcome = await to_thread.run_sync(handle)
-        except RuleViolationError as refusal:
-            await dead_letter(message, refusal.rule, refusal.message)
-            return
-        except InvalidCommandError as invalid:
-            await dead_letter(message, "invalid", str(invalid))
-            return
-        except SubjectErasedError as erased:
-            await dead_letter(message, "subject_erased", str(erased))
-            return
-        except Exception:
-            log.exception("command %s not applied; it will be retried", command.command_id)
-            await asyncio.sleep(RETRY_DELAY_SECONDS)
-            await message.nack()
-            return
-        log.info("applied %s %s: %d event(s)%s", command.type, command.command_id, len(outcome.event_ids),
-                 " (repeat)" if outcome.replayed else "")  # fmt: skip
-        await message.ack()
+            letter = screened if isinstance(screened, DeadLetter) else await to_thread.run_sync(apply, wired, screened)
+        except Exception as error:
+            attempts[place] = attempts.get(place, 0) + 1
+            if attempts[place] < MAX_ATTEMPTS:
+                log.exception("record %s@%d/%d not applied; it will be retried", record.topic, *place)
+                await asyncio.sleep(RETRY_DELAY_SECONDS)
+                await message.nack()
+                return
+            letter = DeadLetter("failed", f"{type(error).__name__} after {MAX_ATTEMPTS} attempts")
+        attempts.pop(place, None)
+        if letter is not None:
+            await dead_letter(message, record, letter)
+        else:
+            await message.ack()
 
     return broker
 
@@ -99,7 +130,8 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
 async def run_command_consumer(wired: LedgerServices, stop: asyncio.Event) -> None:
     """Create the ledger's topics and consume commands until `stop`; while Kafka is away, keep trying."""
     settings = wired.settings
-    specs = [TopicSpec(settings.commands_topic), TopicSpec(settings.deadletter_topic)]
+    retention = settings.commands_retention_days * 24 * 3600 * 1000
+    specs = [TopicSpec(name, retention_ms=retention) for name in (settings.commands_topic, settings.deadletter_topic)]
     broker = command_broker(wired)
     while not stop.is_set():
         try:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.ledger.application import ConcurrentWriteError
@@ -42,7 +43,9 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         if wired.settings.scheduler_interval_seconds > 0:
             scheduler = Scheduler(wired.ledger)
             interval = wired.settings.scheduler_interval_seconds
-            tasks.append(asyncio.create_task(run_periodically(scheduler, interval, stop), name="scheduler"))
+            tasks.append(
+                asyncio.create_task(run_periodically(scheduler, interval, stop, wired.clock), name="scheduler")
+            )
         yield
         stop.set()
         await asyncio.gather(*tasks)
@@ -83,6 +86,12 @@ def add_error_handlers(app: FastAPI) -> None:
     async def concurrent(request: Request, error: ConcurrentWriteError) -> JSONResponse:
         log.warning("refused %s %s: concurrent writes", request.method, request.url.path)
         return refusal("concurrent_write", f"{error}; send the same command again")
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
+        # The input is left out of the answer: it may be personal data (an IIN in the wrong place).
+        detail = [{key: value for key, value in e.items() if key in ("loc", "msg", "type")} for e in error.errors()]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(InvalidCommandError)
     async def invalid(request: Request, error: InvalidCommandError) -> JSONResponse:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,7 +11,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas import commands as c
 from services.ledger.bootstrap import LedgerServices
+from services.ledger.commands import SCOPE_OF
 from services.ledger.contract import to_envelope
+from services.ledger.domain.errors import InvalidCommandError
 from services.ledger.identity import Identifier
 from services.ledger.views import subject_view
 from services.platform.auth import Principal, require
@@ -35,28 +36,28 @@ class Refusal(BaseModel):
     message: str
 
 
-# path under /v1/subjects/{subject_id}, command model, scope needed
-COMMAND_ROUTES: list[tuple[str, type[c.Command], str]] = [
-    ("/consents", c.GrantConsent, "consent:write"),
-    ("/consents/expiry", c.ExpireConsent, "dpo"),
-    ("/marketing/opt-out", c.OptOutOfMarketing, "consent:write"),
-    ("/marketing/opt-in", c.OptInToMarketing, "consent:write"),
-    ("/withdrawals", c.RequestWithdrawal, "consent:write"),
-    ("/withdrawals/refusal", c.RefuseWithdrawal, "dpo"),
-    ("/withdrawals/completion", c.CompleteWithdrawal, "dpo"),
-    ("/blocks", c.BlockPersonalData, "dpo"),
-    ("/blocks/release", c.UnblockPersonalData, "dpo"),
-    ("/rectifications", c.RectifyPersonalData, "consent:write"),
-    ("/transfers", c.TransferPersonalData, "consent:write"),
-    ("/erasure", c.ErasePersonalData, "dpo"),
-    ("/cards", c.LinkLoyaltyCard, "consent:write"),
-    ("/cards/block", c.BlockLoyaltyCard, "dpo"),
-    ("/cards/unblock", c.UnblockLoyaltyCard, "dpo"),
-    ("/requests", c.ReceiveSubjectRequest, "dpo"),
-    ("/requests/answer", c.AnswerSubjectRequest, "dpo"),
-    ("/requests/reject", c.RejectSubjectRequest, "dpo"),
-    ("/enforcements", c.ConfirmEnforcement, "consent:write"),
+# path under /v1/subjects/{subject_id} -> command; the scope each needs is commands.SCOPE_OF
+SUBJECT_ROUTES: list[tuple[str, type[c.Command]]] = [
+    ("/consents", c.GrantConsent),
+    ("/consents/expiry", c.ExpireConsent),
+    ("/marketing/opt-out", c.OptOutOfMarketing),
+    ("/marketing/opt-in", c.OptInToMarketing),
+    ("/withdrawals", c.RequestWithdrawal),
+    ("/withdrawals/refusal", c.RefuseWithdrawal),
+    ("/withdrawals/completion", c.CompleteWithdrawal),
+    ("/blocks", c.BlockPersonalData),
+    ("/blocks/release", c.UnblockPersonalData),
+    ("/rectifications", c.RectifyPersonalData),
+    ("/transfers", c.TransferPersonalData),
+    ("/erasure", c.ErasePersonalData),
+    ("/cards", c.LinkLoyaltyCard),
+    ("/cards/block", c.BlockLoyaltyCard),
+    ("/cards/unblock", c.UnblockLoyaltyCard),
+    ("/requests/answer", c.AnswerSubjectRequest),
+    ("/requests/reject", c.RejectSubjectRequest),
+    ("/enforcements", c.ConfirmEnforcement),
 ]
+COMMAND_ROUTES = [(path, model, SCOPE_OF[model]) for path, model in SUBJECT_ROUTES]
 _REFUSALS: dict[int | str, dict[str, Any]] = {409: {"model": Refusal, "description": "Refused by a rule."}}
 
 
@@ -72,8 +73,10 @@ def apply_command(
     """Run a command for an authenticated caller; 201 when recorded, 200 when a repeat."""
     if command.subject_id is not None and command.subject_id != subject_id:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "subject_id in the body differs from the path")
+    if isinstance(command, c.ConfirmEnforcement) and command.system != principal.name:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a token of {principal.name!r} confirms only for itself")
     actor = f"{principal.name}/{command.actor}" if command.actor else principal.name
-    outcome = wired.handler.handle(subject_id, command, actor=actor, now=datetime.now(UTC))
+    outcome = wired.handler.handle(subject_id, command, actor=actor, now=wired.clock())
     response.status_code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
     return CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
 
@@ -116,7 +119,10 @@ def router() -> APIRouter:
     ) -> SubjectIdAnswer:
         """The opaque subject id of a person known by IIN, phone or card number (keyed HMAC)."""
         handler = services_of(request).handler
-        return SubjectIdAnswer(subject_id=handler.subject_ids.subject_id(body.identifier, body.value))
+        try:
+            return SubjectIdAnswer(subject_id=handler.subject_ids.subject_id(body.identifier, body.value))
+        except ValueError as error:  # InvalidIinError included; messages never repeat the value
+            raise InvalidCommandError("value", str(error)) from None
 
     @api.get("/subjects/{subject_id}/history", tags=["reading"])
     def history(

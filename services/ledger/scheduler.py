@@ -13,22 +13,21 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from eventsourcing.utils import get_topic
 
 from services.ledger.application import Ledger, Outcome
 from services.ledger.domain import events as e
+from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.state import Context
 
 log = logging.getLogger(__name__)
 
-KAZAKHSTAN = ZoneInfo("Asia/Almaty")
 SCHEDULER_ACTOR = "system:scheduler"
 PAGE = 1000
 _FOLLOWED_TOPICS = tuple(
@@ -38,11 +37,6 @@ _FOLLOWED_TOPICS = tuple(
         e.ConsentExpired, e.PersonalDataErased,
     )
 )  # fmt: skip
-
-
-def today_in_kazakhstan(now: datetime) -> date:
-    """The calendar day in Kazakhstan at `now` (deadlines are days on the Kazakh calendar)."""
-    return now.astimezone(KAZAKHSTAN).date()
 
 
 @dataclass
@@ -94,7 +88,7 @@ class Scheduler:
     def run(self, now: datetime) -> list[str]:
         """Record every withdrawal and expiry due on the Kazakh day of `now`; return the event ids recorded."""
         self.catch_up()
-        today = today_in_kazakhstan(now)
+        today = kazakh_day(now)
         recorded: list[str] = []
         for subject, (request_id, effective_on) in list(self.deadlines.withdrawals.items()):
             if effective_on <= today:
@@ -116,11 +110,13 @@ class Scheduler:
         return [] if outcome.replayed else list(outcome.event_ids)
 
 
-async def run_periodically(scheduler: Scheduler, interval: float, stop: asyncio.Event) -> None:
+async def run_periodically(
+    scheduler: Scheduler, interval: float, stop: asyncio.Event, clock: Callable[[], datetime]
+) -> None:
     """Run the scheduler every `interval` seconds until `stop`; a failed run is logged and tried again."""
     while not stop.is_set():
         try:
-            recorded = await to_thread.run_sync(scheduler.run, datetime.now(UTC))
+            recorded = await to_thread.run_sync(scheduler.run, clock())
             if recorded:
                 log.info("scheduler recorded %d event(s)", len(recorded))
         except Exception:

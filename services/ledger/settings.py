@@ -24,6 +24,9 @@ class LedgerSettings(ServiceSettings):
     controller_name: str = "ESPERANCE-RK LLP"
     controller_bin: str = "220240037922"
     commands_topic: str = "consent.commands.v1"
+    commands_retention_days: int = Field(
+        default=7, ge=1, description="Retention of the command and dead-letter topics (they may carry personal data)."
+    )
     deadletter_topic: str = "consent.deadletter.v1"
     ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")
     events_topic: str = "consent.events.v1"

@@ -23,6 +23,7 @@ class TopicSpec:
     name: str
     partitions: int = 6
     replication: int = 1
+    retention_ms: int = -1  # -1: kept forever (the event log); commands carrying personal data: days
 
 
 async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
@@ -34,7 +35,7 @@ async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> l
         missing = [spec for spec in specs if spec.name not in existing]
         created: list[str] = []
         for spec in missing:
-            config = dict(TOPIC_CONFIG)
+            config = TOPIC_CONFIG | {"retention.ms": str(spec.retention_ms)}
             if spec.replication >= 3:
                 config["min.insync.replicas"] = "2"
             try:

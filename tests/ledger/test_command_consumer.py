@@ -112,3 +112,19 @@ async def test_malformed_and_refused_commands_go_to_the_dead_letter_topic_with_r
     assert {record.key for record in letters} == {str(subject).encode()}
     assert all(headers["original-topic"] == settings.commands_topic.encode() for headers in by_value.values())
     assert wired.ledger.history(subject)[0] == []
+
+
+async def test_dpo_commands_and_records_keyed_to_another_subject_are_not_taken_from_kafka(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    erase = command(
+        subject, {"command_id": "e-1", "ground": "purpose_achieved", "requested_by": "subject"}, "ErasePersonalData"
+    )
+    grant = command(subject, grant_body("g-1"), "GrantConsent")
+
+    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), erase), (str(uuid.uuid4()), grant)])
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=2)
+
+    assert {dict(r.headers)["deadletter-rule"] for r in letters} == {b"not_allowed_on_kafka", b"key_mismatch"}
+    assert wired.ledger.history(subject)[0] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -13,6 +14,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from services.ledger.bootstrap import build
 from services.ledger.http import create_app
 from services.ledger.routes import COMMAND_ROUTES
 from services.ledger.settings import LedgerSettings
@@ -28,8 +30,26 @@ def auth(who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[who][0]}"}
 
 
+class Clock:
+    """The ledger's clock in these tests: set `now` to move through the days of a scenario."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 5, 4, 10, tzinfo=UTC)
+
+    def on(self, day: str) -> None:
+        self.now = datetime.fromisoformat(f"{day}T10:00:00+05:00")
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def api(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
     settings = LedgerSettings(
         ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
         ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
@@ -39,7 +59,7 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
         scheduler_interval_seconds=0,
         ledger_run_relay=False,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(wired=build(settings, clock))) as client:
         yield client
 
 
@@ -150,23 +170,37 @@ def test_the_same_person_known_by_iin_or_phone_gets_a_stable_opaque_subject_id(a
     assert "7000000009" not in derive("phone", "+7 700 000 0009").replace("-", "")
 
 
-def test_a_life_cycle_through_http_is_recorded_and_shown_in_the_history(api: TestClient) -> None:
+def request_body(command_id: str, subject: str, received_on: str) -> dict[str, Any]:
+    return {
+        "command_id": command_id, "subject_id": subject, "request_id": "rq-1", "kind": "access",
+        "received_on": received_on,
+        "identity_document": {
+            "document_number": "N0000001", "issued_on": "2020-01-01", "issued_by": "Test Authority",
+            "signature_ref": "scan-0001",
+        },
+    }  # fmt: skip
+
+
+def test_a_life_cycle_through_http_is_recorded_and_shown_in_the_history(api: TestClient, clock: Clock) -> None:
     subject = str(uuid4())
+    answer_rq = {"command_id": "c7", "request_id": "rq-1", "answered_on": "2026-05-26"}
+    erase = {"command_id": "c8", "ground": "consent_withdrawn", "requested_by": "subject"}
     steps = [
-        ("tablet", "/consents", grant_body()),
-        ("tablet", "/marketing/opt-out", {"command_id": "c2", "channels": ["sms"]}),
-        ("tablet", "/cards", {"command_id": "c3", "card_number": "6001 0000 0000 0001"}),
-        ("dpo", "/requests", {
-            "command_id": "c4", "request_id": "rq-1", "kind": "access", "received_on": "2026-05-22",
-            "pii": {"document_number": "N0000001", "issued_on": "2020-01-01", "issued_by": "Test Authority"},
-        }),
-        ("tablet", "/withdrawals", {"command_id": "c5", "filed_on": "2026-05-22"}),
-        ("dpo", "/withdrawals/completion", {"command_id": "c6", "today": "2026-06-08"}),
-        ("dpo", "/requests/answer", {"command_id": "c7", "request_id": "rq-1", "answered_on": "2026-05-26"}),
-        ("dpo", "/erasure", {"command_id": "c8", "ground": "consent_withdrawn", "requested_by": "subject"}),
+        ("2026-05-04", "tablet", "/consents", grant_body()),
+        ("2026-05-04", "tablet", "/marketing/opt-out", {"command_id": "c2", "channels": ["sms"]}),
+        ("2026-05-04", "tablet", "/cards", {"command_id": "c3", "card_number": "6001 0000 0000 0001"}),
+        ("2026-05-22", "dpo", None, request_body("c4", subject, "2026-05-22")),
+        ("2026-05-22", "tablet", "/withdrawals", {"command_id": "c5", "filed_on": "2026-05-22"}),
+        ("2026-05-26", "dpo", "/requests/answer", answer_rq),
+        ("2026-06-08", "dpo", "/withdrawals/completion", {"command_id": "c6"}),
+        ("2026-06-09", "dpo", "/erasure", erase),
     ]  # fmt: skip
-    for who, path, body in steps:
-        answer = post(api, who, subject, path, body)
+    for day, who, path, body in steps:
+        clock.on(day)
+        if path is None:
+            answer = api.post("/v1/requests", json=body, headers=auth(who))
+        else:
+            answer = post(api, who, subject, path, body)
         assert answer.status_code == 201, (path, answer.json())
 
     history = api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).json()
@@ -174,13 +208,14 @@ def test_a_life_cycle_through_http_is_recorded_and_shown_in_the_history(api: Tes
 
     assert types == [
         "ConsentGranted", "MarketingOptedOut", "LoyaltyCardLinked", "SubjectRequestReceived",
-        "ConsentWithdrawalRequested", "ConsentWithdrawn", "SubjectRequestAnswered", "PersonalDataErased",
+        "ConsentWithdrawalRequested", "SubjectRequestAnswered", "ConsentWithdrawn", "PersonalDataErased",
     ]  # fmt: skip
     assert history["events"][3]["data"]["due_on"] == "2026-05-28"
     assert history["events"][4]["data"]["effective_on"] == "2026-06-08"
     assert history["state"]["consent_status"] == "withdrawn"
     assert "6001" not in orjson.dumps(history).decode()  # the card number never reaches the log
     assert "Test Subject Two" not in orjson.dumps(history).decode()
+    assert "N0000001" not in orjson.dumps(history).decode()
     assert {event["actor"] for event in history["events"]} == {"tablet", "dpo"}
 
 
@@ -189,3 +224,63 @@ def test_the_openapi_document_lists_every_route(api: TestClient) -> None:
 
     assert {f"/v1/subjects/{{subject_id}}{path}" for path, _, _ in COMMAND_ROUTES} <= paths.keys()
     assert {"/health", "/v1/requests", "/v1/subject-ids", "/v1/subjects/{subject_id}/history"} <= paths.keys()
+
+
+def test_a_channel_cannot_set_the_ledgers_clock(api: TestClient, clock: Clock) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+    clock.on("2026-05-22")
+
+    backdated = post(api, "tablet", subject, "/withdrawals", {"command_id": "w-1", "filed_on": "2020-01-01"})
+    future = post(api, "tablet", subject, "/withdrawals", {"command_id": "w-2", "filed_on": "2026-06-30"})
+    filed = post(api, "tablet", subject, "/withdrawals", {"command_id": "w-3", "filed_on": "2026-05-22"})
+    too_early = post(api, "dpo", subject, "/withdrawals/completion", {"command_id": "w-4", "today": "2026-07-01"})
+    completion = post(api, "dpo", subject, "/withdrawals/completion", {"command_id": "w-5"})
+
+    assert [backdated.status_code, future.status_code, filed.status_code] == [422, 422, 201]
+    assert backdated.json()["detail"][0]["loc"] == ["body", "filed_on"]
+    assert too_early.status_code == 422  # `today` is not the sender's to give
+    assert completion.json()["rule"] == "withdrawal_not_due"  # on 2026-05-22 by the ledger's own clock
+
+
+def test_a_command_id_reused_for_another_command_is_refused(api: TestClient) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body("same-id"))
+
+    reused = post(api, "tablet", subject, "/marketing/opt-out", {"command_id": "same-id", "channels": ["sms"]})
+
+    assert reused.status_code == 409
+    assert reused.json()["rule"] == "command_id_reused"
+
+
+def test_a_malformed_iin_is_not_echoed_and_a_bad_one_for_a_subject_id_is_a_422(api: TestClient) -> None:
+    body = grant_body(pii={"name": "Test Subject Five", "iin": 900101300001})
+    derived = api.post("/v1/subject-ids", json={"identifier": "iin", "value": "900101300001"}, headers=auth("tablet"))
+
+    answer = post(api, "tablet", str(uuid4()), "/consents", body)
+
+    assert answer.status_code == 422
+    assert "900101300001" not in answer.text
+    assert derived.status_code == 422
+    assert "900101300001" not in derived.text
+
+
+def test_a_system_confirms_enforcement_only_for_itself(api: TestClient) -> None:
+    subject = str(uuid4())
+    granted = post(api, "tablet", subject, "/consents", grant_body()).json()["event_ids"][0]
+    ack = {"command_id": "ack-1", "enforced_event_id": granted, "action": "suppression applied"}
+
+    as_other = post(api, "tablet", subject, "/enforcements", ack | {"system": "marketing"})
+    as_itself = post(api, "tablet", subject, "/enforcements", ack | {"system": "tablet"})
+
+    assert (as_other.status_code, as_itself.status_code) == (403, 201)
+
+
+def test_identifiers_that_could_carry_personal_data_are_refused(api: TestClient) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+    erase = {"command_id": "e-1", "ground": "purpose_achieved", "requested_by": "Ivanov Ivan"}
+    card = {"command_id": "k-1", "card_ref": "6001000000000001"}
+
+    assert post(api, "dpo", subject, "/erasure", erase).status_code == 422
+    assert post(api, "tablet", subject, "/cards", card).status_code == 422

@@ -95,3 +95,22 @@ def test_history_as_of_a_moment_shows_the_state_as_it_stood_then(ledger: Ledger)
     assert after is not None
     assert (len(before_events), before.opted_out) == (1, set())
     assert (len(after_events), after.opted_out) == (2, {Channel.EMAIL})
+
+
+def test_a_crash_between_recording_an_erasure_and_destroying_the_key_is_mended_by_erasing_again(
+    ledger: Ledger,
+) -> None:
+    subject = new_subject()
+    ledger.grant_consent(subject, ctx("c1"), tablet_consent(), PII)
+    token = ledger.history(subject)[0][0].pii
+    assert token is not None
+    crash = ctx("c2", actor="dpo-1")
+    ledger.execute(subject, crash, lambda s: s.erase_data(crash, ErasureGround.PURPOSE_ACHIEVED, "subject"))
+    assert ledger.cipher.decrypt(str(subject), token) == PII  # recorded, but the key survived the "crash"
+
+    with pytest.raises(RuleViolationError) as again:
+        ledger.erase_data(subject, ctx("c3", actor="dpo-1"), ErasureGround.PURPOSE_ACHIEVED, "subject")
+
+    assert again.value.rule == "subject_erased"
+    with pytest.raises(SubjectErasedError):
+        ledger.cipher.decrypt(str(subject), token)

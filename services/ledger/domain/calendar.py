@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -60,3 +61,11 @@ class KazakhCalendar:
         if year not in self._holidays_by_year:
             self._holidays_by_year[year] = holidays.country_holidays("KZ", years=year)
         return self._holidays_by_year[year]
+
+
+KAZAKHSTAN = ZoneInfo("Asia/Almaty")  # the whole country keeps UTC+5 since 2024-03-01
+
+
+def kazakh_day(moment: datetime) -> date:
+    """The calendar day in Kazakhstan at `moment` (deadlines are days on the Kazakh calendar)."""
+    return moment.astimezone(KAZAKHSTAN).date()
