@@ -73,6 +73,16 @@ def java_executable() -> str:
     return java
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in unpadded base64url that does not start with '-'.
+
+    Kafka's own Uuid.randomUuid() skips such ids too: the storage tool would read '-...' as an option.
+    """
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()).startswith("-"):
+        pass
+    return cluster_id
+
+
 def broker_settings(broker_port: int, controller_port: int, log_dirs: str, host: str = "127.0.0.1") -> dict[str, str]:
     """server.properties of a single-node KRaft broker+controller; deploy/compose.yaml mirrors these."""
     return {
@@ -167,7 +177,7 @@ class LocalKafka:
             classpath,
         ]
         if not (self.data_dir / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            cluster_id = new_cluster_id()
             fmt = subprocess.run(
                 [*jvm, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(properties)],
                 capture_output=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.devstack.kafka import LocalKafka, ensure_broker_jars, java_executable
+from services.devstack.kafka import LocalKafka, ensure_broker_jars, java_executable, new_cluster_id
 from services.devstack.postgres import LocalPostgres
 from services.devstack.processes import MissingToolError
 
@@ -59,3 +59,10 @@ def test_a_throwaway_postgres_serves_queries_then_leaves_no_process_and_no_files
 
     assert not is_running(pid)
     assert not Path(base_dir).exists()
+
+
+def test_kraft_cluster_ids_never_look_like_a_command_line_option() -> None:
+    ids = [new_cluster_id() for _ in range(2000)]  # about 1 in 64 random ids would start with '-'
+
+    assert not [cluster_id for cluster_id in ids if cluster_id.startswith("-")]
+    assert {len(cluster_id) for cluster_id in ids} == {22}

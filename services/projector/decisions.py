@@ -1,0 +1,177 @@
+"""Checks: may system S use subject X's data for purpose P (over channel C, to recipient R in country K) now?
+
+`decide` answers from a subject's projected state (services.projector.projection) with the rule
+that decided and the event it rests on. The rules run in the order DESIGN.md gives ("Decisions a
+check must explain"); the first that denies decides. Pure: no I/O, no clock (`today` is the day
+in Kazakhstan, given by the caller). Reasons name rules, purposes, categories, channels and
+countries, never personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+HOME_COUNTRY = "KZ"  # data is stored in Kazakhstan: a transfer anywhere else is cross-border
+MARKETING = "marketing"
+SERVICE_PURPOSE = "delivery_and_service"
+
+RULES = (
+    "no_consent", "erased", "data_blocked", "service_message", "consent_withdrawn", "consent_expired",
+    "withdrawal_effective", "withdrawal_pending", "purpose_not_consented", "category_not_consented",
+    "channel_required", "channel_not_consented", "opted_out", "transfer_not_consented", "country_required",
+    "cross_border_not_consented", "consented",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a system asks: may it use the subject's data for `purpose` (over `channel`, to `recipient` in `country`)?"""
+
+    system: str
+    purpose: str
+    channel: str | None = None
+    recipient: str | None = None
+    country: str | None = None
+    categories: tuple[str, ...] = ()
+    service_message: bool = False  # a message about an order and its stages
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allow or deny, the rule that decided (a stable code), why in plain words, and the deciding event."""
+
+    allow: bool
+    rule: str
+    reason: str
+    event_id: str | None  # None only when nothing is recorded about the subject
+
+
+State = dict[str, Any]
+Rule = Callable[[State, Question, date], Decision | None]
+
+
+def decide(state: State | None, question: Question, today: date) -> Decision:
+    """Answer `question` for the subject in `state` (None: nothing recorded about them) on `today`."""
+    if state is None:
+        return Decision(False, "no_consent", "nothing is recorded about the subject", None)
+    for rule in _RULES:
+        decision = rule(state, question, today)
+        if decision is not None:
+            return decision
+    consent = state["consent"]
+    opted_in = state["opted_in"].get(question.channel) if question.purpose == MARKETING else None
+    reason = f"marketing by {question.channel} resumed by the subject" if opted_in else "the consent in force covers it"
+    return Decision(True, "consented", reason, opted_in or consent["event_id"])
+
+
+# --- the rules, in order: each denies (or, for service messages, allows) or passes -------------------
+
+
+def _erasure(state: State, question: Question, today: date) -> Decision | None:
+    erased = state["erased"]
+    if erased is None:
+        return None
+    return _deny("erased", f"the subject's data was erased (ground: {erased['ground']})", erased["event_id"])
+
+
+def _blocks(state: State, question: Question, today: date) -> Decision | None:
+    blocked = sorted(set(question.categories) & state["blocked"].keys())
+    if not blocked:
+        return None
+    return _deny("data_blocked", f"processing of {', '.join(blocked)} is blocked", state["blocked"][blocked[0]])
+
+
+def _service_message(state: State, question: Question, today: date) -> Decision | None:
+    # Policy §2: messages about an order are sent automatically, whatever the marketing consent.
+    # Handing data to a third party is not a message, so a question naming a recipient takes the transfer rules.
+    if not question.service_message or question.purpose != SERVICE_PURPOSE or question.recipient is not None:
+        return None
+    reason = "a service message about an order needs no marketing consent"
+    return Decision(True, "service_message", reason, state["last_event_id"])
+
+
+def _consent_in_force(state: State, question: Question, today: date) -> Decision | None:
+    status, consent = state["status"], state["consent"]
+    if status == "withdrawn":
+        return _deny("consent_withdrawn", "the consent was withdrawn", state["status_event_id"])
+    if status == "expired":
+        return _deny("consent_expired", "the consent's term ended", state["status_event_id"])
+    if consent is None:
+        return _deny("no_consent", "the subject has not consented", state["last_event_id"])
+    valid_until = consent["valid_until"]
+    if valid_until is not None and today > date.fromisoformat(valid_until):
+        return _deny("consent_expired", f"the consent's term ended on {valid_until}", consent["event_id"])
+    return None
+
+
+def _withdrawal(state: State, question: Question, today: date) -> Decision | None:
+    withdrawal = state["withdrawal"]
+    if state["status"] != "withdrawal_pending" or withdrawal is None:
+        return None
+    effective_on, request_id = withdrawal["effective_on"], withdrawal["request_event_id"]
+    if today >= date.fromisoformat(effective_on):
+        return _deny("withdrawal_effective", f"the withdrawal took effect on {effective_on}", request_id)
+    if question.purpose == MARKETING:
+        reason = f"marketing stopped when the withdrawal was filed; it takes effect on {effective_on}"
+        return _deny("withdrawal_pending", reason, request_id)
+    return None
+
+
+def _coverage(state: State, question: Question, today: date) -> Decision | None:
+    consent = state["consent"]
+    if question.purpose not in consent["purposes"]:
+        return _deny("purpose_not_consented", f"the consent does not cover the purpose {question.purpose}", consent)
+    uncovered = sorted(set(question.categories) - set(consent["categories"]))
+    if uncovered:
+        return _deny("category_not_consented", f"the consent does not cover {', '.join(uncovered)}", consent)
+    return None
+
+
+def _marketing_channel(state: State, question: Question, today: date) -> Decision | None:
+    consent, channel = state["consent"], question.channel
+    if question.purpose != MARKETING:
+        return None
+    if channel is None:
+        return _deny("channel_required", "marketing needs the channel it would use", consent)
+    if channel not in consent["marketing_channels"]:
+        return _deny("channel_not_consented", f"the consent does not cover marketing by {channel}", consent)
+    opted_out = state["opted_out"].get(channel)
+    if opted_out is not None:
+        return _deny("opted_out", f"the subject stopped marketing by {channel}", opted_out)
+    return None
+
+
+def _transfer(state: State, question: Question, today: date) -> Decision | None:
+    consent, recipient, country = state["consent"], question.recipient, question.country
+    if recipient is not None:
+        if not consent["third_party_transfer"]:
+            return _deny("transfer_not_consented", "the consent does not allow transfer to third parties", consent)
+        if consent["recipients"] and recipient not in consent["recipients"]:
+            return _deny("transfer_not_consented", "the consent does not name this recipient", consent)
+        if country is None:
+            return _deny("country_required", "a transfer needs the recipient's country", consent)
+    if country is not None and country != HOME_COUNTRY and country not in consent["cross_border_countries"]:
+        reason = f"the consent does not allow cross-border transfer to {country}"
+        return _deny("cross_border_not_consented", reason, consent)
+    return None
+
+
+def _deny(rule: str, reason: str, decided_by: str | dict[str, Any]) -> Decision:
+    """A denial; `decided_by` is the deciding event's id, or the consent whose grant decided."""
+    event_id = decided_by if isinstance(decided_by, str) else decided_by["event_id"]
+    return Decision(False, rule, reason, event_id)
+
+
+_RULES: tuple[Rule, ...] = (
+    _erasure,
+    _blocks,
+    _service_message,
+    _consent_in_force,
+    _withdrawal,
+    _coverage,
+    _marketing_channel,
+    _transfer,
+)
