@@ -171,6 +171,8 @@ def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: Le
     reader.close()
 
     assert {type(event).__name__ for event in events} == CATALOGUE
+    received = [event for event in events if type(event).__name__ == "SubjectRequestReceived"]
+    assert {(event.received_on, event.due_on) for event in received} == {("2026-05-22", "2026-05-28")}
     assert chain_problems(to_envelope(event) for event in events) == []
 
 

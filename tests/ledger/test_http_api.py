@@ -95,6 +95,21 @@ def test_every_command_route_needs_a_token_with_its_scope(api: TestClient, path:
     assert scope in wrong_scope.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [("post", "/v1/requests", "dpo"), ("post", "/v1/subject-ids", "consent:write"),
+     ("get", f"/v1/subjects/{uuid4()}/history", "read")],
+)  # fmt: skip
+def test_the_other_routes_need_a_token_with_their_scope(api: TestClient, method: str, path: str, scope: str) -> None:
+    wrong = "auditor" if scope != "read" else "tablet"
+
+    without = api.request(method, path, json={})
+    wrong_scope = api.request(method, path, json={}, headers=auth(wrong))
+
+    assert (without.status_code, wrong_scope.status_code) == (401, 403)
+    assert scope in wrong_scope.json()["detail"]
+
+
 def test_health_needs_no_token_and_history_needs_the_read_scope(api: TestClient) -> None:
     subject = str(uuid4())
     post(api, "tablet", subject, "/consents", grant_body())
