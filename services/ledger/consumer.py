@@ -1,4 +1,4 @@
-"""The Kafka command API: consent.commands.v1 in, events stored, every record acknowledged only once handled.
+"""The Kafka command API: consent.commands.v1 and consent.acks.v1 in, events stored, each record acked once handled.
 
 A record that is not a valid command, or that a rule refuses, goes to consent.deadletter.v1 with the
 reason in its headers and its original bytes and key — nothing is dropped silently. A record that
@@ -45,8 +45,8 @@ class DeadLetter:
     reason: str
 
 
-def screen(key: bytes | None, body: bytes) -> c.AnyCommand | DeadLetter:
-    """The command a record carries, or why it cannot be taken from Kafka."""
+def screen(key: bytes | None, body: bytes, *, acknowledgement: bool = False) -> c.AnyCommand | DeadLetter:
+    """The command a record carries, or why it cannot be taken from Kafka (acks: ConfirmEnforcement only)."""
     try:
         command = COMMANDS.validate_json(body)
     except ValidationError as error:
@@ -56,6 +56,8 @@ def screen(key: bytes | None, body: bytes) -> c.AnyCommand | DeadLetter:
         return DeadLetter("malformed", "subject_id: required on Kafka")
     if key != str(command.subject_id).encode():
         return DeadLetter("key_mismatch", "the record key must be the command's subject_id")
+    if acknowledgement and not isinstance(command, c.ConfirmEnforcement):
+        return DeadLetter("not_an_acknowledgement", f"{command.type} does not belong on the acknowledgements topic")
     if type(command) not in KAFKA_COMMANDS:
         return DeadLetter("not_allowed_on_kafka", f"{command.type} is taken over HTTP with the dpo scope")
     return command
@@ -102,12 +104,16 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
         await message.ack()
 
     @broker.subscriber(
-        settings.commands_topic, group_id=group_id, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest"
+        settings.commands_topic,
+        settings.acks_topic,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
     )
     async def on_command(message: KafkaMessage) -> None:
         record = cast("ConsumerRecord[bytes, bytes]", message.raw_message)  # one record per call, never a batch
         place = (record.partition, record.offset)
-        screened = screen(record.key, message.body)
+        screened = screen(record.key, message.body, acknowledgement=record.topic == settings.acks_topic)
         try:
             letter = screened if isinstance(screened, DeadLetter) else await to_thread.run_sync(apply, wired, screened)
         except Exception as error:
@@ -131,7 +137,8 @@ async def run_command_consumer(wired: LedgerServices, stop: asyncio.Event) -> No
     """Create the ledger's topics and consume commands until `stop`; while Kafka is away, keep trying."""
     settings = wired.settings
     retention = settings.commands_retention_days * 24 * 3600 * 1000
-    specs = [TopicSpec(name, retention_ms=retention) for name in (settings.commands_topic, settings.deadletter_topic)]
+    names = (settings.commands_topic, settings.acks_topic, settings.deadletter_topic)
+    specs = [TopicSpec(name, retention_ms=retention) for name in names]
     broker = command_broker(wired)
     while not stop.is_set():
         try:

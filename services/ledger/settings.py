@@ -28,6 +28,7 @@ class LedgerSettings(ServiceSettings):
         default=7, ge=1, description="Retention of the command and dead-letter topics (they may carry personal data)."
     )
     deadletter_topic: str = "consent.deadletter.v1"
+    acks_topic: str = Field(default="consent.acks.v1", description="Subscribers' enforcement confirmations.")
     ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")
     events_topic: str = "consent.events.v1"
     events_partitions: int = Field(default=6, ge=1, description="Partitions of consent.events.v1 when created.")

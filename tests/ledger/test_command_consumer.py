@@ -30,6 +30,7 @@ async def wired(tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
         ledger_identity_secret="identity-secret-for-tests-0123456789",
         commands_topic=await new_topic("consent.commands", partitions=3),
         deadletter_topic=await new_topic("consent.deadletter"),
+        acks_topic=await new_topic("consent.acks"),
     )
     services = build(settings)
     broker = command_broker(services, group_id=f"ledger-{uuid.uuid4().hex[:6]}")
