@@ -122,22 +122,23 @@ def _withdrawal(state: State, question: Question, today: date) -> Decision | Non
 
 def _coverage(state: State, question: Question, today: date) -> Decision | None:
     consent = state["consent"]
+    grant = consent["event_id"]
     if question.purpose not in consent["purposes"]:
-        return _deny("purpose_not_consented", f"the consent does not cover the purpose {question.purpose}", consent)
+        return _deny("purpose_not_consented", f"the consent does not cover the purpose {question.purpose}", grant)
     uncovered = sorted(set(question.categories) - set(consent["categories"]))
     if uncovered:
-        return _deny("category_not_consented", f"the consent does not cover {', '.join(uncovered)}", consent)
+        return _deny("category_not_consented", f"the consent does not cover {', '.join(uncovered)}", grant)
     return None
 
 
 def _marketing_channel(state: State, question: Question, today: date) -> Decision | None:
-    consent, channel = state["consent"], question.channel
     if question.purpose != MARKETING:
         return None
+    channel, grant = question.channel, state["consent"]["event_id"]
     if channel is None:
-        return _deny("channel_required", "marketing needs the channel it would use", consent)
-    if channel not in consent["marketing_channels"]:
-        return _deny("channel_not_consented", f"the consent does not cover marketing by {channel}", consent)
+        return _deny("channel_required", "marketing needs the channel it would use", grant)
+    if channel not in state["consent"]["marketing_channels"]:
+        return _deny("channel_not_consented", f"the consent does not cover marketing by {channel}", grant)
     opted_out = state["opted_out"].get(channel)
     if opted_out is not None:
         return _deny("opted_out", f"the subject stopped marketing by {channel}", opted_out)
@@ -146,22 +147,20 @@ def _marketing_channel(state: State, question: Question, today: date) -> Decisio
 
 def _transfer(state: State, question: Question, today: date) -> Decision | None:
     consent, recipient, country = state["consent"], question.recipient, question.country
+    grant = consent["event_id"]
     if recipient is not None:
         if not consent["third_party_transfer"]:
-            return _deny("transfer_not_consented", "the consent does not allow transfer to third parties", consent)
+            return _deny("transfer_not_consented", "the consent does not allow transfer to third parties", grant)
         if consent["recipients"] and recipient not in consent["recipients"]:
-            return _deny("transfer_not_consented", "the consent does not name this recipient", consent)
+            return _deny("transfer_not_consented", "the consent does not name this recipient", grant)
         if country is None:
-            return _deny("country_required", "a transfer needs the recipient's country", consent)
+            return _deny("country_required", "a transfer needs the recipient's country", grant)
     if country is not None and country != HOME_COUNTRY and country not in consent["cross_border_countries"]:
-        reason = f"the consent does not allow cross-border transfer to {country}"
-        return _deny("cross_border_not_consented", reason, consent)
+        return _deny("cross_border_not_consented", f"the consent does not allow transfer to {country}", grant)
     return None
 
 
-def _deny(rule: str, reason: str, decided_by: str | dict[str, Any]) -> Decision:
-    """A denial; `decided_by` is the deciding event's id, or the consent whose grant decided."""
-    event_id = decided_by if isinstance(decided_by, str) else decided_by["event_id"]
+def _deny(rule: str, reason: str, event_id: str) -> Decision:
     return Decision(False, rule, reason, event_id)
 
 

@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
+from services.platform.auth import TokenRegistry
 from services.platform.health import health_router
 from services.platform.settings import store_kind
+from services.projector.consumer import run_projector
+from services.projector.routes import router
 from services.projector.settings import ProjectorSettings
+from services.projector.store import ProjectionStore
 
 
-def create_app(settings: ProjectorSettings | None = None) -> FastAPI:
-    """The projector's ASGI app, configured from `settings` or the environment."""
+def utc_now() -> datetime:
+    """The current time."""
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: ProjectorSettings | None = None, *, consume: bool = True, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    """The projector's ASGI app: read models from consent.events.v1 and the check API over them."""
     settings = settings or ProjectorSettings()
-    app = FastAPI(title="Consent projector", version="0.1.0")
+    store = ProjectionStore(settings.projector_store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_projector(store, settings, stop), name="projector") if consume else None
+        yield
+        stop.set()
+        if task is not None:
+            await task
+        store.close()
+
+    app = FastAPI(title="Consent projector", version="0.1.0", lifespan=lifespan)
+    app.state.store = store
+    app.state.tokens = TokenRegistry.from_json(settings.api_tokens)
+    app.state.clock = clock
     app.include_router(health_router("projector", settings.kafka_bootstrap, store_kind(settings.projector_store)))
+    app.include_router(router())
     return app

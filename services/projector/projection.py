@@ -231,15 +231,15 @@ def _without(mapping: dict[str, str], keys: Collection[str]) -> dict[str, str]:
 
 
 def _set_card(state: State, card_ref: str, **changes: str | None) -> None:
-    # A subscriber that started mid-stream may meet a card it never saw linked.
-    known = state["cards"].get(card_ref, {"linked_event_id": None, "blocked_event_id": None, "cause_event_id": None})
-    state["cards"] = {**state["cards"], card_ref: {**known, **changes}}
+    known = state["cards"].get(card_ref)
+    if known is not None:  # the ledger links a card before anything else happens to it
+        state["cards"] = {**state["cards"], card_ref: {**known, **changes}}
 
 
 def _close_request(state: State, request_id: str, status: str, event_id: str) -> None:
-    unseen = {"kind": None, "received_on": None, "due_on": None}  # received before this reader started
-    known = state["requests"].get(request_id, unseen)
-    state["requests"] = {**state["requests"], request_id: {**known, "status": status, "event_id": event_id}}
+    known = state["requests"].get(request_id)
+    if known is not None:  # the ledger answers or rejects only a request it received
+        state["requests"] = {**state["requests"], request_id: {**known, "status": status, "event_id": event_id}}
 
 
 _APPLY: dict[type[EventData], Callable[[State, str, Envelope], None]] = {

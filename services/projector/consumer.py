@@ -1,0 +1,95 @@
+"""The projector's consumer: consent.events.v1 in batches, folded into the read models, then acknowledged.
+
+The read models and the consumed offsets commit in one database transaction (ProjectionStore.apply);
+the Kafka acknowledgement comes after it, so a crash in between only redelivers records the store
+skips. The card cascade is written to an outbox in that same transaction and sent afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import cast
+
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
+from anyio import to_thread
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from schemas.events import parse_envelope
+from services.platform.topics import TopicSpec, ensure_topics
+from services.projector.settings import ProjectorSettings
+from services.projector.store import Consumed, ProjectionStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+
+
+def projector_broker(
+    store: ProjectionStore, settings: ProjectorSettings, *, group_id: str | None = None
+) -> KafkaBroker:
+    """A FastStream broker whose batch subscriber keeps the read models up to date."""
+    broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-projector", enable_idempotence=True)
+    topic = settings.events_topic
+
+    @broker.subscriber(
+        topic,
+        group_id=group_id or settings.projector_group_id,
+        batch=True,
+        max_records=BATCH,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    async def on_events(message: KafkaMessage) -> None:
+        records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
+        batch = [Consumed(r.partition, r.offset, parse_envelope(r.value)) for r in records]
+        await to_thread.run_sync(store.apply, topic, batch)
+        await message.ack()
+
+    return broker
+
+
+async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) -> int:
+    """Send the cascade commands the store has recorded but not sent; return how many were sent."""
+    pending = await to_thread.run_sync(store.unsent_cascade)
+    for command in pending:
+        await broker.publish(command, topic, key=command["subject_id"].encode())
+    if pending:
+        await to_thread.run_sync(store.mark_sent, [command["command_id"] for command in pending])
+        log.info("sent %d cascade command(s)", len(pending))
+    return len(pending)
+
+
+async def run_projector(store: ProjectionStore, settings: ProjectorSettings, stop: asyncio.Event) -> None:
+    """Consume and cascade until `stop`; while Kafka is away, keep trying (checks still answer)."""
+    broker = projector_broker(store, settings)
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings.kafka_bootstrap, [TopicSpec(settings.events_topic)])
+            await broker.start()
+            break
+        except (KafkaError, OSError) as error:
+            log.warning(
+                "Kafka at %s not reachable (%s); checks answer from the last state", settings.kafka_bootstrap, error
+            )
+            await broker.stop()
+            await _wait(stop, 5)
+    try:
+        while not stop.is_set():
+            try:
+                await send_cascade(store, broker, settings.commands_topic)
+            except KafkaError as error:
+                log.warning("cascade not sent yet: %s", error)
+            await _wait(stop, 0.5)
+    finally:
+        await broker.stop()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,124 @@
+"""The check API: may this system use this subject's data for this purpose, now? One subject or a whole audience."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from services.platform.auth import Principal, require
+from services.projector.decisions import Question, decide
+from services.projector.store import ProjectionStore
+
+KAZAKHSTAN = ZoneInfo("Asia/Almaty")  # a check's "today" is the day in Kazakhstan
+BULK_CHUNK = 5000
+
+
+class CheckAnswer(BaseModel):
+    """Allow or deny, the rule that decided, why, and the event that decided it."""
+
+    subject_id: str
+    allow: bool
+    rule: str = Field(examples=["opted_out"])
+    reason: str
+    event_id: str | None = Field(description="The event that decided it; none when the subject is unknown.")
+
+
+class Asked(BaseModel):
+    """The question a check answers."""
+
+    system: str = Field(examples=["marketing"])
+    purpose: str = Field(examples=["marketing"])
+    channel: str | None = Field(default=None, examples=["sms"])
+    recipient: str | None = None
+    country: str | None = Field(default=None, examples=["RU"])
+    categories: list[str] = []
+    service_message: bool = Field(default=False, description="A message about an order and its stages.")
+
+    def question(self) -> Question:
+        """As the decision rules take it."""
+        return Question(
+            self.system, self.purpose, self.channel, self.recipient, self.country, tuple(self.categories),
+            self.service_message,
+        )  # fmt: skip
+
+
+class CheckQuery(Asked):
+    """One subject's check."""
+
+    subject_id: UUID
+
+
+class BulkCheck(Asked):
+    """A marketing audience to check: up to a million subjects for one question."""
+
+    subject_ids: list[UUID] = Field(max_length=1_000_000)
+
+
+def store_of(request: Request) -> ProjectionStore:
+    """The read models of this app."""
+    store: ProjectionStore = request.app.state.store
+    return store
+
+
+def today(request: Request) -> date:
+    """Today in Kazakhstan by the projector's clock."""
+    now: datetime = request.app.state.clock()
+    return now.astimezone(KAZAKHSTAN).date()
+
+
+def answer(subject_id: str, state: dict[str, Any] | None, question: Question, day: date) -> CheckAnswer:
+    """The decision for one subject, as the API answers it."""
+    return CheckAnswer(subject_id=subject_id, **asdict(decide(state, question, day)))
+
+
+def router() -> APIRouter:
+    """The projector's /v1 routes."""
+    api = APIRouter(prefix="/v1", tags=["checks"])
+
+    @api.get("/checks")
+    def check(
+        request: Request, asked: Annotated[CheckQuery, Query()], _: Annotated[Principal, Depends(require("read"))]
+    ) -> CheckAnswer:
+        """May `system` use the subject's data for `purpose` (over `channel`, to `recipient` in `country`) now?"""
+        subject = str(asked.subject_id)
+        return answer(subject, store_of(request).state(subject), asked.question(), today(request))
+
+    @api.post("/checks/bulk", response_class=StreamingResponse)
+    def bulk(request: Request, body: BulkCheck, _: Annotated[Principal, Depends(require("read"))]) -> StreamingResponse:
+        """The same question for a whole audience, answered as NDJSON, one line per subject, in the order asked."""
+        question, store, day = body.question(), store_of(request), today(request)
+
+        def lines() -> Iterator[bytes]:
+            ids = [str(subject) for subject in body.subject_ids]
+            for start in range(0, len(ids), BULK_CHUNK):
+                chunk = ids[start : start + BULK_CHUNK]
+                states = store.states(chunk)
+                yield b"".join(
+                    orjson.dumps(answer(s, states.get(s), question, day).model_dump()) + b"\n" for s in chunk
+                )
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @api.get("/subjects/{subject_id}/state")
+    def state(request: Request, subject_id: UUID, _: Annotated[Principal, Depends(require("read"))]) -> dict[str, Any]:
+        """The subject's current consent state as the projector holds it (no personal data)."""
+        found = store_of(request).state(str(subject_id))
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject has been seen")
+        return found
+
+    @api.get("/requests")
+    def open_requests(request: Request, _: Annotated[Principal, Depends(require("read"))]) -> list[dict[str, str]]:
+        """Open subject requests with their due dates, soonest first."""
+        return store_of(request).open_requests()
+
+    return api

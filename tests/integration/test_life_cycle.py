@@ -1,0 +1,173 @@
+"""The whole flow on the real broker: ledger HTTP → store → relay → consent.events.v1 → projector checks,
+the loyalty-card cascade back through consent.commands.v1, and subscribers confirming on consent.acks.v1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi.testclient import TestClient
+
+from schemas import kit
+from services.ledger.bootstrap import build
+from services.ledger.http import create_app as ledger_app
+from services.ledger.settings import LedgerSettings
+from services.projector.http import create_app as projector_app
+from services.projector.settings import ProjectorSettings
+from tests.conftest import NewTopicFactory
+from tests.ledger.test_http_api import Clock, grant_body
+
+TOKENS = {"tablet-token-0123456789": {"name": "tablet", "scopes": ["consent:write"]},
+          "dpo-token-0123456789abc": {"name": "dpo", "scopes": ["dpo", "read"]}}  # fmt: skip
+TABLET = {"Authorization": "Bearer tablet-token-0123456789"}
+DPO = {"Authorization": "Bearer dpo-token-0123456789abc"}
+SUBSCRIBERS = {  # system -> (the event it enforces, what it did)
+    "loyalty": ("LoyaltyCardBlocked", "card blocked"),
+    "marketing": ("MarketingOptedOut", "suppression applied"),
+    "delivery": ("PersonalDataErased", "data erased"),
+}
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:
+    """The first truthy answer of `probe` within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := probe()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert found, "nothing came within the time allowed"
+    return found
+
+
+async def subscriber(bootstrap: str, topics: dict[str, str], system: str, stop: asyncio.Event) -> list[str]:
+    """A downstream system built only on schemas/kit: verify each event, confirm what it enforces."""
+    wanted, action = SUBSCRIBERS[system]
+    consumer = AIOKafkaConsumer(
+        topics["events"], bootstrap_servers=bootstrap, group_id=f"{system}-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest", isolation_level="read_committed",
+    )  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await producer.start()
+    verifier, problems = kit.ChainVerifier(), []
+    try:
+        while not stop.is_set():
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    envelope = kit.decode(record.value)
+                    problems += verifier.check(envelope)
+                    if envelope.name == wanted:
+                        await kit.confirm(producer, envelope, system, action, topic=topics["acks"])
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return problems
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}", f"sqlite:///{tmp_path / 'projector.sqlite3'}"
+    else:
+        db = request.getfixturevalue("postgres_database")
+        url = f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
+        yield url, url  # one database, the ledger's and the projector's tables side by side
+
+
+async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscribers(
+    stores: tuple[str, str], kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    topics = {name: await new_topic(f"consent.{name}", partitions=3) for name in ("events", "commands", "acks", "dead")}
+    clock = Clock()
+    ledger_settings = LedgerSettings(
+        kafka_bootstrap=kafka_bootstrap, ledger_store=stores[0], api_tokens=orjson.dumps(TOKENS).decode(),
+        ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
+        ledger_identity_secret="identity-secret-for-tests-0123456789", events_topic=topics["events"],
+        commands_topic=topics["commands"], acks_topic=topics["acks"], deadletter_topic=topics["dead"],
+        relay_transactional_id=f"relay-{topics['events']}", scheduler_interval_seconds=0,
+    )  # fmt: skip
+    projector_settings = ProjectorSettings(
+        kafka_bootstrap=kafka_bootstrap, projector_store=stores[1], api_tokens=orjson.dumps(TOKENS).decode(),
+        events_topic=topics["events"], commands_topic=topics["commands"],
+        projector_group_id=f"projector-{uuid.uuid4().hex[:6]}",
+    )  # fmt: skip
+    stop = asyncio.Event()
+    subscribers = [asyncio.create_task(subscriber(kafka_bootstrap, topics, s, stop)) for s in SUBSCRIBERS]
+    subject = str(uuid.uuid4())
+
+    def run() -> dict[str, Any]:
+        with (
+            TestClient(ledger_app(wired=build(ledger_settings, clock))) as ledger,
+            TestClient(projector_app(projector_settings, clock=clock)) as projector,
+        ):
+            return scenario(ledger, projector, clock, subject)
+
+    seen = await asyncio.to_thread(run)
+    stop.set()
+    problems = await asyncio.gather(*subscribers)
+
+    assert seen["opted_out"] == {"allow": False, "rule": "opted_out", "event_id": seen["ids"]["opt-out"]}
+    assert seen["pending"] == {"allow": False, "rule": "withdrawal_pending", "event_id": seen["ids"]["withdraw"]}
+    assert seen["withdrawn"] == {"allow": False, "rule": "consent_withdrawn", "event_id": seen["ids"]["withdrawn"]}
+    assert seen["transfer"] == (409, "consent_withdrawn")
+    assert seen["erased"] == {"allow": False, "rule": "erased", "event_id": seen["ids"]["erase"]}
+    assert seen["card_blocks"] == [seen["ids"]["withdrawn"]]  # exactly one, naming the withdrawal
+    assert seen["confirmations"] == {"loyalty", "marketing", "delivery"}
+    assert problems == [[], [], []]
+
+
+def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: str) -> dict[str, Any]:
+    ids: dict[str, str] = {}
+
+    def command(name: str, day: str, headers: dict[str, str], path: str, body: dict[str, Any]) -> None:
+        clock.on(day)
+        answer = ledger.post(f"/v1/subjects/{subject}{path}", json=body | {"command_id": name}, headers=headers)
+        assert answer.status_code == 201, answer.json()
+        ids[name] = answer.json()["event_ids"][0]
+
+    def check(purpose: str, channel: str | None, once: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """The projector's answer, once its state shows what the ledger recorded (`once`)."""
+        eventually(lambda: once(projector.get(f"/v1/subjects/{subject}/state", headers=DPO).json()))
+        params = {"subject_id": subject, "system": "marketing", "purpose": purpose}
+        params |= {"channel": channel} if channel else {}
+        answer = projector.get("/v1/checks", params=params, headers=DPO).json()
+        return {key: answer[key] for key in ("allow", "rule", "event_id")}
+
+    def history() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = ledger.get(f"/v1/subjects/{subject}/history", headers=DPO).json()["events"]
+        return events
+
+    seen: dict[str, Any] = {"ids": ids}
+    command("grant", "2026-05-04", TABLET, "/consents", grant_body())
+    command("card", "2026-05-04", TABLET, "/cards", {"card_number": "6001 0000 0000 0002"})
+    command("opt-out", "2026-05-05", TABLET, "/marketing/opt-out", {"channels": ["sms"]})
+    seen["opted_out"] = check("marketing", "sms", lambda state: "sms" in state.get("opted_out", {}))
+    command("withdraw", "2026-05-22", TABLET, "/withdrawals", {"filed_on": "2026-05-22"})
+    seen["pending"] = check("marketing", "email", lambda state: state["status"] == "withdrawal_pending")
+    command("withdrawn", "2026-06-08", DPO, "/withdrawals/completion", {})
+    seen["withdrawn"] = check("loyalty", None, lambda state: state["status"] == "withdrawn")
+    blocked = eventually(lambda: [e for e in history() if e["type"].endswith("LoyaltyCardBlocked")])
+    transfer = {"command_id": "t-1", "recipient": "partner-ru", "country": "RU", "categories": ["contacts"],
+                "purpose": "delivery_and_service"}  # fmt: skip
+    answer = ledger.post(f"/v1/subjects/{subject}/transfers", json=transfer, headers=TABLET)
+    seen["transfer"] = (answer.status_code, answer.json()["rule"])
+    command("erase", "2026-06-09", DPO, "/erasure", {"ground": "consent_withdrawn", "requested_by": "subject"})
+    seen["erased"] = check("delivery_and_service", None, lambda state: state["erased"])
+    confirmed = eventually(
+        lambda: (
+            {e["data"]["system"] for e in history() if e["type"].endswith("Confirmed")} >= set(SUBSCRIBERS)
+            and {e["data"]["system"] for e in history() if e["type"].endswith("Confirmed")}
+        )
+    )
+    time.sleep(1)  # a second cascade command, if any, would have been recorded by now
+    seen["card_blocks"] = [e["data"]["cause_event_id"] for e in history() if e["type"].endswith("LoyaltyCardBlocked")]
+    assert blocked
+    seen["confirmations"] = confirmed
+    return seen
