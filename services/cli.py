@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 
 from services.devstack.processes import MissingToolError
 from services.devstack.stack import StackSettings, run_stack
-from services.ledger.bootstrap import ConfigurationError, build
+from services.ledger.bootstrap import ConfigurationError, LedgerServices, build
 from services.ledger.relay import relay_for
 from services.ledger.settings import LedgerSettings
+from services.ledger.verify import compare, read_topic, stored_fingerprints
 
 app = typer.Typer(help="Event-sourced consent ledger of ESPERANCE-RK LLP.", no_args_is_help=True)
 console = Console()
@@ -49,13 +51,45 @@ def relay() -> None:
     Reads the ledger's settings (CONSENT_LEDGER_STORE, CONSENT_KAFKA_BOOTSTRAP, ...). The ledger runs
     its own relay unless CONSENT_LEDGER_RUN_RELAY=false; two relays on one store are safe: one waits.
     """
-    try:
-        wired = build(LedgerSettings())
-    except ConfigurationError as error:
-        console.print(f"[red]cannot start the relay:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from error
+    wired = _ledger_or_exit("start the relay")
     asyncio.run(_until_signalled(relay_for(wired).run))
     wired.ledger.close()
+
+
+@app.command()
+def verify(
+    topic: str | None = typer.Option(None, help="The events topic (default: CONSENT_EVENTS_TOPIC)."),
+    show: int = typer.Option(20, help="How many differences to print at most."),
+) -> None:
+    """Prove consent.events.v1 and the event store hold the same events, or say exactly what differs."""
+    wired = _ledger_or_exit("verify")
+    settings = wired.settings
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
+        stored_task = progress.add_task("event store", total=wired.ledger.recorder.max_notification_id() or 0)
+        stored = stored_fingerprints(wired.ledger, lambda n: progress.advance(stored_task, n))
+        topic_task = progress.add_task("topic", total=None)
+        envelopes = asyncio.run(
+            read_topic(
+                settings.kafka_bootstrap, topic or settings.events_topic, lambda n: progress.advance(topic_task, n)
+            )
+        )
+    wired.ledger.close()
+    report = compare(stored, envelopes)
+    if report.verified:
+        console.print(f"verified: {report.stored} events; the topic and the store agree and every chain holds")
+        return
+    console.print(f"[red]NOT verified[/]: {len(report.problems)} difference(s); the first:", highlight=False)
+    for problem in report.problems[:show]:
+        console.print(f"  {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _ledger_or_exit(what: str) -> LedgerServices:
+    try:
+        return build(LedgerSettings())
+    except ConfigurationError as error:
+        console.print(f"[red]cannot {what}:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
 
 
 async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:

@@ -77,3 +77,15 @@ def tablet_consent(**changes: object) -> ConsentTerms:
 def new_subject() -> UUID:
     """An opaque subject id."""
     return uuid4()
+
+
+def ledger_env(store_url: str, kafka_bootstrap: str, **settings: str) -> dict[str, str]:
+    """The environment a ledger process (the CLI, a relay) needs for this store and broker, plus CONSENT_<settings>."""
+    return {
+        **os.environ,
+        "CONSENT_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CONSENT_LEDGER_STORE": store_url,
+        "CONSENT_LEDGER_MASTER_KEY": MASTER_TEXT,
+        "CONSENT_LEDGER_IDENTITY_SECRET": "identity-secret-for-tests-0123456789",
+        **{f"CONSENT_{name.upper()}": value for name, value in settings.items()},
+    }

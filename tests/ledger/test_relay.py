@@ -18,7 +18,7 @@ from services.ledger.contract import to_envelope
 from services.ledger.leadership import leadership_for
 from services.ledger.relay import Relay, RelayConfig
 from tests.conftest import NewTopicFactory
-from tests.ledger.conftest import MASTER_TEXT, make_ledger
+from tests.ledger.conftest import ledger_env, make_ledger
 from tests.ledger.relay_support import end_offsets, exactly_once_problems, fill, read_topic
 
 
@@ -109,12 +109,10 @@ async def test_a_relay_killed_mid_stream_and_restarted_leaves_each_event_once_in
     stored = 2 * len(await asyncio.to_thread(fill, ledger, 2500))
     ledger.close()
     topic = await new_topic("consent.events", partitions=3)
-    env = {
-        **os.environ, "CONSENT_KAFKA_BOOTSTRAP": kafka_bootstrap, "CONSENT_LEDGER_STORE": store_url,
-        "CONSENT_LEDGER_MASTER_KEY": MASTER_TEXT,
-        "CONSENT_LEDGER_IDENTITY_SECRET": "identity-secret-for-tests-0123456789", "CONSENT_EVENTS_TOPIC": topic,
-        "CONSENT_RELAY_TRANSACTIONAL_ID": f"relay-{topic}", "CONSENT_RELAY_BATCH_SIZE": "50",
-    }  # fmt: skip
+    env = ledger_env(
+        store_url, kafka_bootstrap,
+        events_topic=topic, relay_transactional_id=f"relay-{topic}", relay_batch_size="50",
+    )  # fmt: skip
     log = tmp_path / "relay.log"
 
     first = relay_process(env, log)
