@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -17,6 +18,10 @@ from services.ledger.bootstrap import ConfigurationError, LedgerServices, build
 from services.ledger.relay import relay_for
 from services.ledger.settings import LedgerSettings
 from services.ledger.verify import compare, read_topic, stored_fingerprints
+from services.projector.replay import differences
+from services.projector.replay import replay as replay_topic
+from services.projector.settings import ProjectorSettings
+from services.projector.store import ProjectionStore
 
 app = typer.Typer(help="Event-sourced consent ledger of ESPERANCE-RK LLP.", no_args_is_help=True)
 console = Console()
@@ -81,6 +86,31 @@ def verify(
     console.print(f"[red]NOT verified[/]: {len(report.problems)} difference(s); the first:", highlight=False)
     for problem in report.problems[:show]:
         console.print(f"  {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    into: str | None = typer.Option(None, help="Store URL to rebuild into (default: a new SQLite file under var/)."),
+) -> None:
+    """Rebuild the projection from offset 0 into a fresh store and report whether it equals the live one."""
+    settings = ProjectorSettings()
+    target = into or f"sqlite:///var/replay-{datetime.now(UTC):%Y%m%dT%H%M%S}.sqlite3"
+    fresh, live = ProjectionStore(target), ProjectionStore(settings.projector_store)
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
+        task = progress.add_task("replaying", total=None)
+        count = asyncio.run(
+            replay_topic(fresh, settings.kafka_bootstrap, settings.events_topic, lambda n: progress.advance(task, n))
+        )
+    found = differences(live.dump(), fresh.dump())
+    fresh.close()
+    live.close()
+    if not found:
+        console.print(f"replayed {count} events into {target}: equal to the live projection")
+        return
+    console.print(f"[red]replayed {count} events into {target}: it differs from the live projection[/]")
+    for line in found:
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 
 from schemas.chain import chain_problems
 from schemas.envelope import event_hash
 from services.ledger.application import Ledger
 from services.ledger.relay import records_after
-from services.platform.topics import topic_partitions
+from services.platform.reading import Batch, read_to_end
 
 Progress = Callable[[int], None]
 PAGE = 5000
@@ -40,29 +39,13 @@ class Report:
 
 async def read_topic(bootstrap_servers: str, topic: str, progress: Progress = lambda n: None) -> list[dict[str, Any]]:
     """Every committed envelope on the topic, read to the end offsets as they were when reading started."""
-    partitions = await topic_partitions(bootstrap_servers, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, isolation_level="read_committed", enable_auto_commit=False
-    )
-    await consumer.start()
     envelopes: list[dict[str, Any]] = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=2000, max_records=PAGE)
-            for tp, records in batch.items():
-                envelopes += [orjson.loads(r.value) for r in records if r.offset < ends[tp]]
-                progress(len(records))
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-            if not batch and remaining:
-                break  # nothing more arrives below the end offsets (transaction markers only)
-    finally:
-        await consumer.stop()
+
+    async def collect(batch: Batch) -> None:
+        envelopes.extend(orjson.loads(record.value) for record in batch)
+        progress(len(batch))
+
+    await read_to_end(bootstrap_servers, topic, collect)
     return envelopes
 
 

@@ -44,6 +44,7 @@ def create_app(
     app.state.store = store
     app.state.tokens = TokenRegistry.from_json(settings.api_tokens)
     app.state.clock = clock
+    app.state.settings = settings
     app.include_router(health_router("projector", settings.kafka_bootstrap, store_kind(settings.projector_store)))
     app.include_router(router())
     return app

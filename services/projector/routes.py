@@ -10,12 +10,15 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import orjson
+from aiokafka.errors import KafkaError
+from anyio import to_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from services.platform.auth import Principal, require
 from services.projector.decisions import Question, decide
+from services.projector.history import state_as_of, subject_events
 from services.projector.store import ProjectionStore
 
 KAZAKHSTAN = ZoneInfo("Asia/Almaty")  # a check's "today" is the day in Kazakhstan
@@ -109,11 +112,27 @@ def router() -> APIRouter:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     @api.get("/subjects/{subject_id}/state")
-    def state(request: Request, subject_id: UUID, _: Annotated[Principal, Depends(require("read"))]) -> dict[str, Any]:
-        """The subject's current consent state as the projector holds it (no personal data)."""
-        found = store_of(request).state(str(subject_id))
+    async def state(
+        request: Request,
+        subject_id: UUID,
+        _: Annotated[Principal, Depends(require("read"))],
+        as_of: Annotated[AwareDatetime | None, Query(description="Rebuild it from the log as it stood then.")] = None,
+    ) -> dict[str, Any]:
+        """The subject's consent state now (the read model), or at a past moment rebuilt from consent.events.v1."""
+        subject = str(subject_id)  # the lowercase text of the UUID: the record key
+        if as_of is None:
+            found = await to_thread.run_sync(store_of(request).state, subject)
+        else:
+            if as_of > request.app.state.clock():
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "as_of lies in the future")
+            settings = request.app.state.settings
+            try:
+                events = await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
+            except (KafkaError, TimeoutError) as error:
+                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event log is not reachable") from error
+            found = state_as_of(events, subject, as_of)
         if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject has been seen")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
         return found
 
     @api.get("/requests")

@@ -120,6 +120,7 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
     assert seen["erased"] == {"allow": False, "rule": "erased", "event_id": seen["ids"]["erase"]}
     assert seen["card_blocks"] == [seen["ids"]["withdrawn"]]  # exactly one, naming the withdrawal
     assert seen["confirmations"] == {"loyalty", "marketing", "delivery"}
+    assert seen["as_of"] == ["active", "withdrawn"]  # rebuilt from the log for each moment
     assert problems == [[], [], []]
 
 
@@ -168,6 +169,10 @@ def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: s
     )
     time.sleep(1)  # a second cascade command, if any, would have been recorded by now
     seen["card_blocks"] = [e["data"]["cause_event_id"] for e in history() if e["type"].endswith("LoyaltyCardBlocked")]
+    seen["as_of"] = [
+        projector.get(f"/v1/subjects/{subject}/state", params={"as_of": moment}, headers=DPO).json()["status"]
+        for moment in ("2026-05-10T12:00:00+05:00", "2026-06-08T12:00:00+05:00")
+    ]
     assert blocked
     seen["confirmations"] = confirmed
     return seen
