@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -36,9 +37,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         tasks = []
         if wired.settings.ledger_consume_commands:
             tasks.append(asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer"))
-        if wired.settings.ledger_run_relay:
-            relay = relay_for(wired)
-            app.state.relay = relay
+        if relay is not None:
             tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
         if wired.settings.scheduler_interval_seconds > 0:
             scheduler = Scheduler(wired.ledger)
@@ -59,7 +58,15 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     )
     app.state.ledger = wired
     app.state.tokens = wired.tokens
-    app.include_router(health_router("ledger", wired.settings.kafka_bootstrap, store_kind(wired.settings.ledger_store)))
+    relay = relay_for(wired) if wired.settings.ledger_run_relay else None
+
+    def details() -> dict[str, Any]:
+        if relay is None:
+            return {"relay": "runs elsewhere (consent-ledger relay)"}
+        return {"relay": {"published_position": relay.published, "lag": relay.lag()}}
+
+    settings = wired.settings
+    app.include_router(health_router("ledger", settings.kafka_bootstrap, store_kind(settings.ledger_store), details))
     app.include_router(router())
     add_error_handlers(app)
     return app

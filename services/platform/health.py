@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
+from anyio import to_thread
 from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from services.platform.kafka import answers_metadata
@@ -18,15 +22,27 @@ class Health(BaseModel):
     kafka: Literal["up", "down"] = Field(description="Whether the configured broker answered a metadata request.")
     kafka_bootstrap: str = Field(examples=["127.0.0.1:9092"])
     store: str = Field(description="The kind of store this service writes to.", examples=["sqlite"])
+    details: dict[str, Any] = Field(default={}, description="Service-specific figures, e.g. the relay's lag.")
 
 
-def health_router(service: str, kafka_bootstrap: str, store: str) -> APIRouter:
-    """A router with GET /health for `service`; it needs no token."""
+def health_router(
+    service: str, kafka_bootstrap: str, store: str, details: Callable[[], dict[str, Any]] | None = None
+) -> APIRouter:
+    """A router with GET /health for `service` and GET /metrics (Prometheus); neither needs a token.
+
+    `details` is called in a worker thread (it may read the database).
+    """
     router = APIRouter()
 
     @router.get("/health", response_model=Health, tags=["operations"])
     async def health() -> Health:
         kafka: Literal["up", "down"] = "up" if await answers_metadata(kafka_bootstrap) else "down"
-        return Health(service=service, kafka=kafka, kafka_bootstrap=kafka_bootstrap, store=store)
+        extra = await to_thread.run_sync(details) if details else {}
+        return Health(service=service, kafka=kafka, kafka_bootstrap=kafka_bootstrap, store=store, details=extra)
+
+    @router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process."""
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

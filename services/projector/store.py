@@ -17,11 +17,13 @@ from typing import Any
 
 import orjson
 import psycopg
+from prometheus_client import Counter
 
 from schemas.events import Envelope
 from services.platform.settings import store_kind
 from services.projector.projection import evolve, initial_state
 
+APPLIED = Counter("consent_projector_events_applied", "Events folded into the projector's read models")
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS projector_offsets (
         topic TEXT NOT NULL, partition_id INTEGER NOT NULL, next_offset BIGINT NOT NULL,
@@ -130,6 +132,7 @@ class ProjectionStore:
                 states[subject] = evolve(before, record.envelope)
                 outbox += cascade_commands(before, states[subject], record.envelope)
             self._save(cursor, states.values(), outbox)
+            APPLIED.inc(len(fresh))
             moved: dict[int, int] = {}
             for record in fresh:
                 moved[record.partition] = max(moved.get(record.partition, 0), record.offset + 1)

@@ -64,8 +64,15 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
         history = httpx.get(f"{parts['ledger']['address']}/v1/subjects/{subject}/history", headers=auth, timeout=10)
         assert granted.status_code == 201
         assert history.json()["state"]["consent_status"] == "active"
+        projected = f"{parts['projector']['address']}/v1/subjects/{subject}/state"
+        deadline = time.monotonic() + 60  # relay -> consent.events.v1 -> projector
+        while (state := httpx.get(projected, headers=auth, timeout=10)).status_code == 404:
+            assert time.monotonic() < deadline, "the projector never saw the grant"
+            time.sleep(0.2)
+        assert state.json()["status"] == "active"
         for name in ("ledger", "projector"):
             health = httpx.get(f"{parts[name]['address']}/health", timeout=10).json()
+            health.pop("details")
             assert health == {
                 "service": name,
                 "status": "ok",

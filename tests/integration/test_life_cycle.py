@@ -121,6 +121,7 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
     assert seen["card_blocks"] == [seen["ids"]["withdrawn"]]  # exactly one, naming the withdrawal
     assert seen["confirmations"] == {"loyalty", "marketing", "delivery"}
     assert seen["as_of"] == ["active", "withdrawn"]  # rebuilt from the log for each moment
+    assert seen["relay_lag"] is True  # the ledger's health shows the relay caught up
     assert problems == [[], [], []]
 
 
@@ -175,4 +176,5 @@ def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: s
     ]
     assert blocked
     seen["confirmations"] = confirmed
+    seen["relay_lag"] = eventually(lambda: ledger.get("/health").json()["details"]["relay"]["lag"] == 0)
     return seen

@@ -299,3 +299,10 @@ def test_identifiers_that_could_carry_personal_data_are_refused(api: TestClient)
 
     assert post(api, "dpo", subject, "/erasure", erase).status_code == 422
     assert post(api, "tablet", subject, "/cards", card).status_code == 422
+
+
+def test_metrics_are_served_in_the_prometheus_format_without_a_token(api: TestClient) -> None:
+    answer = api.get("/metrics")
+
+    assert answer.status_code == 200
+    assert "consent_relay_published_position" in answer.text
