@@ -1,0 +1,53 @@
+"""The check API over the projector's read models: one subject, or a whole marketing audience streamed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from services.projector.http import create_app
+from services.projector.settings import ProjectorSettings
+from services.projector.store import Consumed
+from tests.ledger.scenario_support import given_consent
+from tests.ledger.test_http_api import Clock
+from tests.projector import published
+
+READER = {"reader-token-0123456789": {"name": "marketing", "scopes": ["read"]}}
+AUTH = {"Authorization": "Bearer reader-token-0123456789"}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[TestClient]:
+    settings = ProjectorSettings(
+        projector_store=f"sqlite:///{tmp_path / 'projector.sqlite3'}", api_tokens=orjson.dumps(READER).decode()
+    )
+    with TestClient(create_app(settings, consume=False, clock=Clock())) as client:
+        yield client
+
+
+def test_a_marketing_audience_of_100_000_subjects_is_answered_in_one_streamed_call(api: TestClient) -> None:
+    envelopes = published(given_consent())
+    api.app.state.store.apply("consent.events.v1", [Consumed(0, n, e) for n, e in enumerate(envelopes)])  # type: ignore[attr-defined]
+    known = str(envelopes[0].subject)
+    audience = [str(uuid.uuid4()) for _ in range(99_999)] + [known]
+    body = {"subject_ids": audience, "system": "marketing", "purpose": "marketing", "channel": "email"}
+
+    with api.stream("POST", "/v1/checks/bulk", json=body, headers=AUTH) as answer:
+        lines = [orjson.loads(line) for line in answer.iter_lines() if line]
+
+    assert answer.status_code == 200
+    assert [line["subject_id"] for line in lines] == audience  # one line per subject, in the order asked
+    assert {line["rule"] for line in lines[:-1]} == {"no_consent"}
+    assert lines[-1]["subject_id"] == known
+
+
+def test_one_check_needs_the_read_scope(api: TestClient) -> None:
+    params = {"subject_id": str(uuid.uuid4()), "system": "marketing", "purpose": "marketing", "channel": "sms"}
+
+    assert api.get("/v1/checks", params=params).status_code == 401
+    assert api.get("/v1/checks", params=params, headers=AUTH).json()["rule"] == "no_consent"
