@@ -8,13 +8,11 @@ fails for a passing reason (the database down, concurrent writes) is not acknowl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import cast
 
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
 from anyio import to_thread
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -27,7 +25,8 @@ from services.ledger.bootstrap import LedgerServices
 from services.ledger.commands import KAFKA_COMMANDS
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
-from services.platform.topics import TopicSpec, ensure_topics
+from services.platform.tasks import start_when_reachable
+from services.platform.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -140,18 +139,7 @@ async def run_command_consumer(wired: LedgerServices, stop: asyncio.Event) -> No
     names = (settings.commands_topic, settings.acks_topic, settings.deadletter_topic)
     specs = [TopicSpec(name, retention_ms=retention) for name in names]
     broker = command_broker(wired)
-    while not stop.is_set():
-        try:
-            await ensure_topics(settings.kafka_bootstrap, specs)
-            await broker.start()
-            break
-        except (KafkaError, OSError) as error:
-            log.warning(
-                "Kafka at %s not reachable (%s); commands over HTTP still work", settings.kafka_bootstrap, error
-            )
-            await broker.stop()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=5)
+    await start_when_reachable(broker, settings.kafka_bootstrap, specs, stop, "commands over HTTP still work")
     try:
         await stop.wait()
     finally:

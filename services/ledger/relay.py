@@ -11,7 +11,6 @@ published: no event is skipped, none is published twice. See docs/decisions/0006
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from services.ledger.bootstrap import LedgerServices
 from services.ledger.contract import to_envelope
 from services.ledger.domain.events import SubjectEvent
 from services.ledger.leadership import Leadership, leadership_for
+from services.platform.tasks import pause
 from services.platform.topics import TopicSpec, ensure_topics, topic_partitions
 
 log = logging.getLogger(__name__)
@@ -134,13 +134,13 @@ class Relay:
         """Lead and publish until `stop`; while Kafka or the lock is unavailable, wait and try again."""
         while not stop.is_set():
             if not await to_thread.run_sync(self.leadership.try_acquire):
-                await _wait(stop, 2.0)
+                await pause(stop, 2.0)
                 continue
             try:
                 await self._publish_while_leading(stop)
             except (KafkaError, OSError) as error:
                 log.warning("relay paused: %s; the ledger keeps accepting commands", error)
-                await _wait(stop, 2.0)
+                await pause(stop, 2.0)
             finally:
                 await to_thread.run_sync(self.leadership.release)
 
@@ -159,7 +159,7 @@ class Relay:
                 batch = await to_thread.run_sync(records_after, self.ledger, self.published, config.batch_size)
                 if not batch:
                     self.lag()
-                    await _wait(stop, config.poll_seconds)
+                    await pause(stop, config.poll_seconds)
                     continue
                 await _publish(producer, config.topic, batch)
                 self.published = batch[-1].position
@@ -173,11 +173,6 @@ async def _publish(producer: AIOKafkaProducer, topic: str, batch: Sequence[Recor
     async with producer.transaction():
         sent = [await producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in batch]
         await asyncio.gather(*sent)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def relay_for(wired: LedgerServices) -> Relay:

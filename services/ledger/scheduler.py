@@ -9,7 +9,6 @@ repeated after a crash, record each ConsentWithdrawn / ConsentExpired exactly on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from services.ledger.domain import events as e
 from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.state import Context
+from services.platform.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -121,5 +121,4 @@ async def run_periodically(
                 log.info("scheduler recorded %d event(s)", len(recorded))
         except Exception:
             log.exception("scheduler run failed; trying again in %.0f s", interval)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+        await pause(stop, interval)

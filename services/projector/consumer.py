@@ -8,7 +8,6 @@ skips. The card cascade is written to an outbox in that same transaction and sen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import cast
 
@@ -20,7 +19,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from schemas.events import parse_envelope
-from services.platform.topics import TopicSpec, ensure_topics
+from services.platform.tasks import pause, start_when_reachable
+from services.platform.topics import TopicSpec
 from services.projector.settings import ProjectorSettings
 from services.projector.store import Consumed, ProjectionStore
 
@@ -68,28 +68,14 @@ async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) 
 async def run_projector(store: ProjectionStore, settings: ProjectorSettings, stop: asyncio.Event) -> None:
     """Consume and cascade until `stop`; while Kafka is away, keep trying (checks still answer)."""
     broker = projector_broker(store, settings)
-    while not stop.is_set():
-        try:
-            await ensure_topics(settings.kafka_bootstrap, [TopicSpec(settings.events_topic)])
-            await broker.start()
-            break
-        except (KafkaError, OSError) as error:
-            log.warning(
-                "Kafka at %s not reachable (%s); checks answer from the last state", settings.kafka_bootstrap, error
-            )
-            await broker.stop()
-            await _wait(stop, 5)
+    topics = [TopicSpec(settings.events_topic)]
+    await start_when_reachable(broker, settings.kafka_bootstrap, topics, stop, "checks answer from the last state")
     try:
         while not stop.is_set():
             try:
                 await send_cascade(store, broker, settings.commands_topic)
             except KafkaError as error:
                 log.warning("cascade not sent yet: %s", error)
-            await _wait(stop, 0.5)
+            await pause(stop, 0.5)
     finally:
         await broker.stop()
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,40 @@
+"""Background work that stops when asked: waiting, and starting a Kafka client once the broker answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+
+from services.platform.topics import TopicSpec, ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def start_when_reachable(
+    broker: KafkaBroker, bootstrap_servers: str, topics: Sequence[TopicSpec], stop: asyncio.Event, meanwhile: str
+) -> bool:
+    """Create `topics` if missing and start `broker`, retrying every 5 s until Kafka answers; False if stopped first.
+
+    `meanwhile` says what still works while Kafka is away (it goes into the warning).
+    """
+    while not stop.is_set():
+        try:
+            await ensure_topics(bootstrap_servers, topics)
+            await broker.start()
+            return True
+        except (KafkaError, OSError) as error:
+            log.warning("Kafka at %s not reachable (%s); %s", bootstrap_servers, error, meanwhile)
+            await broker.stop()
+            await pause(stop, 5)
+    return False
