@@ -11,14 +11,13 @@ import asyncio
 import logging
 from typing import cast
 
-from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka import ConsumerRecord, TopicPartition
 from anyio import to_thread
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from schemas.events import parse_envelope
+from schemas.events import ContractError, Envelope, parse_envelope
 from services.platform.tasks import pause, start_when_reachable
 from services.platform.topics import TopicSpec
 from services.projector.settings import ProjectorSettings
@@ -27,6 +26,7 @@ from services.projector.store import Consumed, ProjectionStore
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+RETRY_DELAY_SECONDS = 1.0
 
 
 def projector_broker(
@@ -47,11 +47,46 @@ def projector_broker(
     )
     async def on_events(message: KafkaMessage) -> None:
         records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
-        batch = [Consumed(r.partition, r.offset, parse_envelope(r.value)) for r in records]
-        await to_thread.run_sync(store.apply, topic, batch)
+        try:
+            applied = await to_thread.run_sync(store.next_offsets, topic)
+            behind = _first_unapplied(records, applied)
+            if behind:  # the group's offset ran ahead of the store (e.g. a store restored from a backup)
+                for partition, offset in behind.items():
+                    message.consumer.seek(TopicPartition(topic, partition), offset)
+                log.warning("read models are behind the group's offsets; rewinding to %s", behind)
+                return
+            batch = [Consumed(r.partition, r.offset, await decoded(r)) for r in records]
+            await to_thread.run_sync(store.apply, topic, batch)
+        except Exception:
+            log.exception("batch not applied; it will be read again")
+            await message.nack()  # rewinds every partition of the batch to its first record
+            await asyncio.sleep(RETRY_DELAY_SECONDS)
+            return
         await message.ack()
 
+    async def decoded(record: ConsumerRecord[bytes, bytes]) -> Envelope | None:
+        """The record's envelope, or None once a record that fits no contract is in the dead letters."""
+        try:
+            return parse_envelope(record.value)
+        except ContractError as error:
+            log.warning("dead-lettered %s@%d/%d: %s", record.topic, record.partition, record.offset, error)
+            await broker.publish(
+                record.value, settings.deadletter_topic, key=record.key,
+                headers={"deadletter-rule": "contract", "deadletter-reason": str(error)[:2000],
+                         "original-topic": record.topic, "original-partition": str(record.partition),
+                         "original-offset": str(record.offset)},
+            )  # fmt: skip
+            return None
+
     return broker
+
+
+def _first_unapplied(records: tuple[ConsumerRecord[bytes, bytes], ...], applied: dict[int, int]) -> dict[int, int]:
+    """Partitions whose batch starts after the store's next offset: where to rewind them."""
+    first: dict[int, int] = {}
+    for record in records:
+        first[record.partition] = min(first.get(record.partition, record.offset), record.offset)
+    return {p: applied.get(p, 0) for p, offset in first.items() if offset > applied.get(p, 0)}
 
 
 async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) -> int:
@@ -74,8 +109,8 @@ async def run_projector(store: ProjectionStore, settings: ProjectorSettings, sto
         while not stop.is_set():
             try:
                 await send_cascade(store, broker, settings.commands_topic)
-            except KafkaError as error:
-                log.warning("cascade not sent yet: %s", error)
+            except Exception:  # the broker or the database away: the outbox keeps it, try again
+                log.exception("cascade not sent yet")
             await pause(stop, 0.5)
     finally:
         await broker.stop()

@@ -15,6 +15,7 @@ class ProjectorSettings(ServiceSettings):
         description="Read-model store: sqlite:///path (embedded default) or postgresql://user@host:port/db.",
     )
     events_topic: str = "consent.events.v1"
+    deadletter_topic: str = "consent.deadletter.v1"
     commands_topic: str = Field(default="consent.commands.v1", description="Where the card cascade is sent.")
     projector_group_id: str = Field(default="consent-projector", description="The projector's consumer group.")
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')

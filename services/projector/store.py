@@ -43,11 +43,11 @@ SCHEMA = [
 
 @dataclass(frozen=True)
 class Consumed:
-    """One record of consent.events.v1 as consumed: where it was, and its envelope."""
+    """One record of consent.events.v1 as consumed: where it was, and its envelope (None: dead-lettered, skip it)."""
 
     partition: int
     offset: int
-    envelope: Envelope
+    envelope: Envelope | None
 
 
 def cascade_commands(before: dict[str, Any], after: dict[str, Any], envelope: Envelope) -> list[dict[str, Any]]:
@@ -124,13 +124,14 @@ class ProjectionStore:
             fresh = [r for r in records if r.offset >= offsets.get(r.partition, 0)]
             if not fresh:
                 return 0
-            states = self._load(cursor, {str(r.envelope.subject) for r in fresh})
+            events = [(r, r.envelope) for r in fresh if r.envelope is not None]
+            states = self._load(cursor, {str(envelope.subject) for _, envelope in events})
             outbox: list[dict[str, Any]] = []
-            for record in fresh:
-                subject = str(record.envelope.subject)
+            for _, envelope in events:
+                subject = str(envelope.subject)
                 before = states.get(subject) or initial_state(subject)
-                states[subject] = evolve(before, record.envelope)
-                outbox += cascade_commands(before, states[subject], record.envelope)
+                states[subject] = evolve(before, envelope)
+                outbox += cascade_commands(before, states[subject], envelope)
             self._save(cursor, states.values(), outbox)
             APPLIED.inc(len(fresh))
             moved: dict[int, int] = {}

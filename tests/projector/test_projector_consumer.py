@@ -1,0 +1,80 @@
+"""The projector's consumer on the real broker: nothing is lost when applying a batch fails."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from services.ledger.domain.subject import DataSubject
+from services.ledger.domain.vocabulary import Channel
+from services.projector.consumer import projector_broker
+from services.projector.settings import ProjectorSettings
+from services.projector.store import Consumed, ProjectionStore
+from tests.conftest import NewTopicFactory
+from tests.ledger.scenario_support import CONSENT_GIVEN_ON, consent_terms, ctx
+from tests.projector import published
+
+
+class FailsOnce(ProjectionStore):
+    """A store whose first write fails, as a database restarting would."""
+
+    failed = False
+
+    def apply(self, topic: str, records: Any) -> int:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("the database went away")
+        return super().apply(topic, records)
+
+
+def histories(subjects: int) -> list[bytes]:
+    values = []
+    for n in range(subjects):
+        subject = DataSubject.blank(uuid.uuid4(), ctx(0).now)
+        subject.grant_consent(ctx(f"g{n}", on=CONSENT_GIVEN_ON), consent_terms(), None)
+        subject.opt_out_of_marketing(ctx(f"o{n}"), [Channel.SMS])
+        values += [orjson.dumps(e.document) for e in published(subject)]
+    return values
+
+
+async def test_a_batch_that_fails_to_apply_is_read_again_and_a_record_fitting_no_contract_is_set_aside(
+    tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    settings = ProjectorSettings(
+        kafka_bootstrap=kafka_bootstrap, projector_store=f"sqlite:///{tmp_path / 'p.sqlite3'}",
+        events_topic=await new_topic("consent.events", partitions=2),
+        deadletter_topic=await new_topic("consent.deadletter"), projector_group_id=f"p-{uuid.uuid4().hex[:6]}",
+    )  # fmt: skip
+    store = FailsOnce(settings.projector_store)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    values = [*histories(20), b'{"type": "kz.esperance.consent.v1.Unknown", "id": "x"}']
+    for value in values:
+        await producer.send_and_wait(settings.events_topic, key=b"k", value=value)
+    await producer.stop()
+    broker = projector_broker(store, settings)
+
+    await broker.start()
+    deadline = time.monotonic() + 30
+    while sum(r[1] for r in store.dump()["subject_state"]) < 40 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await broker.stop()
+
+    assert store.failed
+    assert sum(row[1] for row in store.dump()["subject_state"]) == 40  # every event, none lost to the failure
+    assert sum(store.next_offsets(settings.events_topic).values()) == len(values)  # past the set-aside record
+    store.close()
+
+
+def test_records_dead_lettered_still_move_the_offset(tmp_path: Path) -> None:
+    store = ProjectionStore(f"sqlite:///{tmp_path / 'p.sqlite3'}")
+
+    assert store.apply("t", [Consumed(0, 0, None), Consumed(0, 1, None)]) == 2
+    assert store.next_offsets("t") == {0: 2}
+    store.close()
