@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,24 @@ async def test_verify_passes_on_a_healthy_system_and_names_each_difference_on_a_
         f"position 31: event {records[30]['envelope']['id']} is on the topic more than once",
     ]
     assert [line.split(":")[0] for line in differences[3:]] == [f"event {after_gap['id']}"] * 2  # the broken link
+
+
+async def test_verify_names_an_event_altered_in_the_store(
+    tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    ledger = make_ledger(store_url)
+    fill(ledger, 5)
+    topic = await new_topic("consent.events", partitions=3)
+    relay = Relay(ledger, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}"), leadership_for(store_url))
+    await relay_until_published([relay], 10)
+    ledger.close()
+    altered = sorted(await read_topic(kafka_bootstrap, topic), key=lambda r: r["envelope"]["position"])[3]["envelope"]
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:  # someone with access to the database edits a fact
+        (state,) = db.execute("SELECT state FROM stored_events WHERE rowid = 4").fetchone()  # position 4
+        db.execute("UPDATE stored_events SET state = ? WHERE rowid = 4", (state.replace(b"sms", b"post"),))
+
+    result = verify(ledger_env(store_url, kafka_bootstrap) | {"COLUMNS": "200"}, topic)
+
+    assert result.returncode == 1
+    assert f"position 4: stored event {altered['id']}'s hash does not match its content" in result.stdout
