@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from anyio import to_thread
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 PUBLISHED = Gauge("consent_relay_published_position", "Ledger position of the last event on consent.events.v1")
 STORED = Gauge("consent_relay_stored_position", "Ledger position of the last event in the event store")
 TAIL_WINDOW = 500  # records read back from each partition's end to find the last position
+TAIL_SECONDS = 30.0  # reading a window that long means the broker is in trouble: pause and try again
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,11 @@ def records_after(ledger: Ledger, position: int, limit: int) -> list[Record]:
     return records
 
 
-async def last_published_position(bootstrap_servers: str, topic: str) -> int:
-    """The highest ledger position among the topic's committed records (0 when empty)."""
+async def last_published_position(bootstrap_servers: str, topic: str) -> tuple[int, str]:
+    """The highest ledger position among the topic's committed records, with its hash ((0, "") when empty)."""
     partitions = await topic_partitions(bootstrap_servers, topic)
-    if not partitions:
-        return 0
+    if not partitions:  # never "nothing published": that would publish everything again
+        raise RuntimeError(f"the broker describes no partitions of {topic}")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, isolation_level="read_committed", enable_auto_commit=False
     )
@@ -92,27 +95,47 @@ async def last_published_position(bootstrap_servers: str, topic: str) -> int:
     try:
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)  # the last stable offset under read_committed
-        return max([await _tail_position(consumer, tp, ends[tp]) for tp in partitions], default=0)
+        tails = [await _tail(consumer, tp, ends[tp]) for tp in partitions]
+        return max(tails, default=(0, ""))
     finally:
         await consumer.stop()
 
 
-async def _tail_position(consumer: AIOKafkaConsumer, partition: TopicPartition, end: int) -> int:
+async def _tail(consumer: AIOKafkaConsumer, partition: TopicPartition, end: int) -> tuple[int, str]:
+    """(position, hash) of the partition's last committed event; reads the whole window or raises."""
     start = end
     while start > 0:
         start, stop = max(0, start - TAIL_WINDOW), start
         consumer.seek(partition, start)
-        best = 0
+        best: tuple[int, str] = (0, "")
+        deadline = time.monotonic() + TAIL_SECONDS
         while await consumer.position(partition) < stop:
             batch = await consumer.getmany(partition, timeout_ms=1000, max_records=TAIL_WINDOW)
-            if not batch:
-                break
+            if not batch and time.monotonic() > deadline:
+                raise TimeoutError(f"could not read the tail of {partition.topic}/{partition.partition} in time")
             for record in batch.get(partition, []):
                 if record.offset < stop:
-                    best = max(best, int(dict(record.headers).get("position", b"0")))
-        if best:
+                    position = int(dict(record.headers).get("position", b"0"))
+                    best = max(best, (position, orjson.loads(record.value).get("hash", "")))
+        if best[0]:
             return best
-    return 0
+    return (0, "")
+
+
+def check_resumable(ledger: Ledger, position: int, topic_hash: str) -> None:
+    """Refuse to publish when the topic's last event is not the store's event at that position.
+
+    That happens when the store was restored from a backup older than the topic: publishing
+    would give new events positions the topic already holds.
+    """
+    if position == 0:
+        return
+    stored = records_after(ledger, position - 1, 1)
+    if not stored or stored[0].position != position or orjson.loads(stored[0].value)["hash"] != topic_hash:
+        raise RuntimeError(
+            f"the topic's last event (position {position}) is not the store's event at that position: "
+            "is the event store behind the topic (restored from a backup)? Not publishing."
+        )
 
 
 class Relay:
@@ -141,6 +164,9 @@ class Relay:
             except (KafkaError, OSError) as error:
                 log.warning("relay paused: %s; the ledger keeps accepting commands", error)
                 await pause(stop, 2.0)
+            except Exception:  # the store away, or a topic that does not match it: say so, try again
+                log.exception("relay paused; the ledger keeps accepting commands")
+                await pause(stop, 5.0)
             finally:
                 await to_thread.run_sync(self.leadership.release)
 
@@ -150,15 +176,17 @@ class Relay:
         producer = AIOKafkaProducer(
             bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id, linger_ms=5
         )
-        await producer.start()  # fences a predecessor with the same transactional id
         try:
-            self.published = await last_published_position(config.bootstrap_servers, config.topic)
+            await producer.start()  # fences a predecessor with the same transactional id
+            position, topic_hash = await last_published_position(config.bootstrap_servers, config.topic)
+            await to_thread.run_sync(check_resumable, self.ledger, position, topic_hash)
+            self.published = position
             PUBLISHED.set(self.published)
             log.info("relay leading; resuming after position %d", self.published)
             while not stop.is_set():
                 batch = await to_thread.run_sync(records_after, self.ledger, self.published, config.batch_size)
                 if not batch:
-                    self.lag()
+                    await to_thread.run_sync(self.lag)
                     await pause(stop, config.poll_seconds)
                     continue
                 await _publish(producer, config.topic, batch)

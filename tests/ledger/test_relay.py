@@ -137,3 +137,24 @@ async def test_a_relay_killed_mid_stream_and_restarted_leaves_each_event_once_in
 
     assert 0 < at_kill < stored  # the kill came in the middle of publishing
     assert exactly_once_problems(records, stored) == []
+
+
+async def test_a_relay_whose_store_is_behind_the_topic_publishes_nothing(
+    tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    topic = await new_topic("consent.events", partitions=3)
+    ahead_url, behind_url = (f"sqlite:///{tmp_path / name}" for name in ("ahead.sqlite3", "behind.sqlite3"))
+    ahead = make_ledger(ahead_url)
+    fill(ahead, 10)
+    config = RelayConfig(kafka_bootstrap, topic, f"relay-{topic}")
+    await relay_until_published([Relay(ahead, config, leadership_for(ahead_url))], 20)
+    ahead.close()
+    behind = make_ledger(behind_url)  # e.g. the store restored from a backup older than the topic
+    fill(behind, 15)
+
+    relay = Relay(behind, config, leadership_for(behind_url))
+    await relay_until_published([relay], 30, timeout=5)
+    behind.close()
+
+    assert relay.published == 0
+    assert len(await read_topic(kafka_bootstrap, topic)) == 20
