@@ -1,4 +1,4 @@
-"""`consent-ledger`: the project's one command line (stack now; replay, verify, export and bench later)."""
+"""`consent-ledger`: the project's one command line: stack, relay, verify, replay."""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ async def run_command_consumer(wired: LedgerServices, stop: asyncio.Event) -> No
     settings = wired.settings
     retention = settings.commands_retention_days * 24 * 3600 * 1000
     names = (settings.commands_topic, settings.acks_topic, settings.deadletter_topic)
-    specs = [TopicSpec(name, retention_ms=retention) for name in names]
+    specs = [TopicSpec(name, replication=settings.topic_replication, retention_ms=retention) for name in names]
     broker = command_broker(wired)
     await start_when_reachable(broker, settings.kafka_bootstrap, specs, stop, "commands over HTTP still work")
     try:

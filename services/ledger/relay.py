@@ -57,6 +57,7 @@ class RelayConfig:
     topic: str = "consent.events.v1"
     transactional_id: str = "consent-ledger-relay"
     partitions: int = 6
+    replication: int = 1
     batch_size: int = 2000
     poll_seconds: float = 0.1
 
@@ -172,7 +173,7 @@ class Relay:
 
     async def _publish_while_leading(self, stop: asyncio.Event) -> None:
         config = self.config
-        await ensure_topics(config.bootstrap_servers, [TopicSpec(config.topic, config.partitions)])
+        await ensure_topics(config.bootstrap_servers, [TopicSpec(config.topic, config.partitions, config.replication)])
         producer = AIOKafkaProducer(
             bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id, linger_ms=5
         )
@@ -211,6 +212,7 @@ def relay_for(wired: LedgerServices) -> Relay:
         topic=settings.events_topic,
         transactional_id=settings.relay_transactional_id,
         partitions=settings.events_partitions,
+        replication=settings.topic_replication,
         batch_size=settings.relay_batch_size,
     )
     return Relay(wired.ledger, config, leadership_for(settings.ledger_store))

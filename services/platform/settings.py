@@ -11,6 +11,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CONSENT_", extra="ignore")
 
+    topic_replication: int = Field(
+        default=1, ge=1, description="Replication of the topics a service creates: 3 in production (min ISR 2)."
+    )
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]."
     )

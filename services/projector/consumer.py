@@ -103,7 +103,7 @@ async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) 
 async def run_projector(store: ProjectionStore, settings: ProjectorSettings, stop: asyncio.Event) -> None:
     """Consume and cascade until `stop`; while Kafka is away, keep trying (checks still answer)."""
     broker = projector_broker(store, settings)
-    topics = [TopicSpec(settings.events_topic)]
+    topics = [TopicSpec(settings.events_topic, replication=settings.topic_replication)]
     await start_when_reachable(broker, settings.kafka_bootstrap, topics, stop, "checks answer from the last state")
     try:
         while not stop.is_set():

@@ -56,6 +56,8 @@ Rule = Callable[[State, Question, date], Decision | None]
 def decide(state: State | None, question: Question, today: date) -> Decision:
     """Answer `question` for the subject in `state` (None: nothing recorded about them) on `today`."""
     if state is None:
+        if question.service_message and question.purpose == SERVICE_PURPOSE and question.recipient is None:
+            return Decision(True, "service_message", "a service message about an order needs no consent", None)
         return Decision(False, "no_consent", "nothing is recorded about the subject", None)
     for rule in _RULES:
         decision = rule(state, question, today)
@@ -77,8 +79,21 @@ def _erasure(state: State, question: Question, today: date) -> Decision | None:
     return _deny("erased", f"the subject's data was erased (ground: {erased['ground']})", erased["event_id"])
 
 
+# The data a message over a channel cannot do without, whether or not the caller names it.
+CHANNEL_CATEGORIES = {
+    "sms": {"contacts"}, "email": {"contacts"}, "phone": {"contacts"}, "other": {"contacts"},
+    "post": {"name", "residence_address"},
+}  # fmt: skip
+
+
+def categories_used(question: Question) -> set[str]:
+    """The categories the question names, plus those its channel needs (a service message reaches contacts)."""
+    used = set(question.categories) | CHANNEL_CATEGORIES.get(question.channel or "", set())
+    return used | ({"contacts"} if question.service_message and not question.channel else set())
+
+
 def _blocks(state: State, question: Question, today: date) -> Decision | None:
-    blocked = sorted(set(question.categories) & state["blocked"].keys())
+    blocked = sorted(categories_used(question) & state["blocked"].keys())
     if not blocked:
         return None
     return _deny("data_blocked", f"processing of {', '.join(blocked)} is blocked", state["blocked"][blocked[0]])

@@ -43,7 +43,8 @@ def test_a_marketing_audience_of_100_000_subjects_is_answered_in_one_streamed_ca
     assert answer.status_code == 200
     assert [line["subject_id"] for line in lines] == audience  # one line per subject, in the order asked
     assert {line["rule"] for line in lines[:-1]} == {"no_consent"}
-    assert lines[-1]["subject_id"] == known
+    assert (lines[-1]["allow"], lines[-1]["rule"]) == (True, "consented")  # the one known subject, looked up
+    assert lines[-1]["event_id"] == str(envelopes[0].id)
 
 
 def test_one_check_needs_the_read_scope(api: TestClient) -> None:

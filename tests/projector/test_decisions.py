@@ -291,3 +291,21 @@ def test_answers_name_no_personal_data_and_leave_the_state_as_it_was() -> None:
     for decision in decisions:
         assert PII not in str(asdict(decision))
         assert str(SUBJECT_ID) not in decision.reason
+
+
+def test_a_block_on_contacts_stops_an_sms_even_when_the_question_names_no_category() -> None:
+    subject = given_consent()
+    blocked = subject.block_data(ctx("block", actor=DPO), [DataCategory.CONTACTS], BlockGround.ACCURACY_IN_DOUBT)
+    state = project(subject)
+
+    sms = decide(state, Question("marketing", "marketing", channel="sms"), FRIDAY_22_MAY)
+    order_message = decide(state, Question("delivery", "delivery_and_service", service_message=True), FRIDAY_22_MAY)
+
+    assert (sms.allow, sms.rule, sms.event_id) == (False, "data_blocked", blocked)
+    assert (order_message.allow, order_message.rule) == (False, "data_blocked")
+
+
+def test_a_service_message_needs_no_consent_for_a_subject_the_ledger_does_not_know_either() -> None:
+    question = Question("delivery", "delivery_and_service", service_message=True)
+
+    assert decide(None, question, FRIDAY_22_MAY).rule == "service_message"
