@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import cast
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 from anyio import to_thread
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -48,13 +48,6 @@ def projector_broker(
     async def on_events(message: KafkaMessage) -> None:
         records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
         try:
-            applied = await to_thread.run_sync(store.next_offsets, topic)
-            behind = _first_unapplied(records, applied)
-            if behind:  # the group's offset ran ahead of the store (e.g. a store restored from a backup)
-                for partition, offset in behind.items():
-                    message.consumer.seek(TopicPartition(topic, partition), offset)
-                log.warning("read models are behind the group's offsets; rewinding to %s", behind)
-                return
             batch = [Consumed(r.partition, r.offset, await decoded(r)) for r in records]
             await to_thread.run_sync(store.apply, topic, batch)
         except Exception:
@@ -79,14 +72,6 @@ def projector_broker(
             return None
 
     return broker
-
-
-def _first_unapplied(records: tuple[ConsumerRecord[bytes, bytes], ...], applied: dict[int, int]) -> dict[int, int]:
-    """Partitions whose batch starts after the store's next offset: where to rewind them."""
-    first: dict[int, int] = {}
-    for record in records:
-        first[record.partition] = min(first.get(record.partition, record.offset), record.offset)
-    return {p: applied.get(p, 0) for p, offset in first.items() if offset > applied.get(p, 0)}
 
 
 async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) -> int:
