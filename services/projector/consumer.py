@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import date, datetime
 from typing import cast
 
 from aiokafka import ConsumerRecord
@@ -16,16 +18,20 @@ from anyio import to_thread
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Gauge
 
 from schemas.events import ContractError, Envelope, parse_envelope
 from services.platform.tasks import pause, start_when_reachable
 from services.platform.topics import TopicSpec
+from services.projector.decisions import KAZAKHSTAN
 from services.projector.settings import ProjectorSettings
 from services.projector.store import Consumed, ProjectionStore
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+OVERDUE_CHECK_SECONDS = 3600.0
+OVERDUE = Gauge("consent_requests_overdue", "Subject requests still open after their due date")
 RETRY_DELAY_SECONDS = 1.0
 
 
@@ -85,15 +91,31 @@ async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) 
     return len(pending)
 
 
+def overdue_requests(store: ProjectionStore, today: date) -> list[dict[str, str]]:
+    """Open requests past their due date: each one a warning in the log, their number a metric."""
+    overdue = store.open_requests(due_before=today)
+    OVERDUE.set(len(overdue))
+    for request in overdue:
+        log.warning(
+            "subject request %s (%s) of subject %s was due on %s and is still open",
+            request["request_id"], request["kind"], request["subject_id"], request["due_on"],
+        )  # fmt: skip
+    return overdue
+
+
 async def run_projector(store: ProjectionStore, settings: ProjectorSettings, stop: asyncio.Event) -> None:
     """Consume and cascade until `stop`; while Kafka is away, keep trying (checks still answer)."""
     broker = projector_broker(store, settings)
     topics = [TopicSpec(settings.events_topic, replication=settings.topic_replication)]
     await start_when_reachable(broker, settings.kafka_bootstrap, topics, stop, "checks answer from the last state")
     try:
+        next_alert = 0.0
         while not stop.is_set():
             try:
                 await send_cascade(store, broker, settings.commands_topic)
+                if time.monotonic() >= next_alert:
+                    await to_thread.run_sync(overdue_requests, store, datetime.now(KAZAKHSTAN).date())
+                    next_alert = time.monotonic() + OVERDUE_CHECK_SECONDS
             except Exception:  # the broker or the database away: the outbox keeps it, try again
                 log.exception("cascade not sent yet")
             await pause(stop, 0.5)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 HOME_COUNTRY = "KZ"  # data is stored in Kazakhstan: a transfer anywhere else is cross-border
 MARKETING = "marketing"
@@ -24,6 +25,9 @@ RULES = (
     "channel_required", "channel_not_consented", "opted_out", "transfer_not_consented", "country_required",
     "cross_border_not_consented", "consented",
 )  # fmt: skip
+
+
+KAZAKHSTAN = ZoneInfo("Asia/Almaty")  # a check's "today" is the day in Kazakhstan
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,15 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from schemas.events import Envelope, parse_envelope
 from services.platform.topics import topic_partitions
-from services.projector.decisions import Decision, Question, decide
+from services.projector.decisions import KAZAKHSTAN, Decision, Question, decide
 from services.projector.projection import evolve, initial_state
 
-KAZAKHSTAN = ZoneInfo("Asia/Almaty")  # a check's "today" is the day in Kazakhstan
 PAGE = 5000
 POLL_MS = 1000
 READ_TIMEOUT = 60.0  # seconds to reach the end offsets before giving up

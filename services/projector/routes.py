@@ -7,7 +7,6 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import orjson
 from aiokafka.errors import KafkaError
@@ -17,11 +16,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.platform.auth import Principal, require
-from services.projector.decisions import Question, decide
-from services.projector.history import state_as_of, subject_events
+from services.projector.decisions import KAZAKHSTAN, Question, decide
+from services.projector.history import decision_as_of, state_as_of, subject_events
 from services.projector.store import ProjectionStore
 
-KAZAKHSTAN = ZoneInfo("Asia/Almaty")  # a check's "today" is the day in Kazakhstan
 BULK_CHUNK = 5000
 
 
@@ -136,8 +134,28 @@ def router() -> APIRouter:
         return found
 
     @api.get("/requests")
-    def open_requests(request: Request, _: Annotated[Principal, Depends(require("read"))]) -> list[dict[str, str]]:
-        """Open subject requests with their due dates, soonest first."""
-        return store_of(request).open_requests()
+    def open_requests(
+        request: Request, _: Annotated[Principal, Depends(require("read"))], overdue: bool = False
+    ) -> list[dict[str, str]]:
+        """Open subject requests with their due dates, soonest first; `overdue=true`: only those past due."""
+        return store_of(request).open_requests(due_before=today(request) if overdue else None)
+
+    @api.get("/audit/checks", tags=["audit"])
+    async def audit_check(
+        request: Request,
+        asked: Annotated[CheckQuery, Query()],
+        at: Annotated[AwareDatetime, Query(description="The moment the check is replayed for.")],
+        _: Annotated[Principal, Depends(require("dpo"))],
+    ) -> CheckAnswer:
+        """What the check API answered at `at`, reproduced from consent.events.v1 alone, with its deciding event."""
+        if at > request.app.state.clock():
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at lies in the future")
+        subject, settings = str(asked.subject_id), request.app.state.settings
+        try:
+            events = await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
+        except (KafkaError, TimeoutError) as error:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event log is not reachable") from error
+        decision = decision_as_of(events, subject, asked.question(), at)
+        return CheckAnswer(subject_id=subject, **asdict(decision))
 
     return api

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -230,12 +231,15 @@ class ProjectionStore:
                 self._sql("UPDATE cascade_outbox SET sent = 1 WHERE command_id = %s"), [(i,) for i in command_ids]
             )
 
-    def open_requests(self) -> list[dict[str, str]]:
-        """Every open subject request with its due date, soonest first."""
+    def open_requests(self, due_before: date | None = None) -> list[dict[str, str]]:
+        """Every open subject request with its due date, soonest first; only those due before a day if given."""
         with self._transaction() as cursor:
             cursor.execute(
-                "SELECT subject_id, request_id, kind, received_on, due_on FROM subject_requests "
-                "WHERE status = 'open' ORDER BY due_on, subject_id, request_id"
+                self._sql(
+                    "SELECT subject_id, request_id, kind, received_on, due_on FROM subject_requests "
+                    "WHERE status = 'open' AND due_on < %s ORDER BY due_on, subject_id, request_id"
+                ),
+                ((due_before or date.max).isoformat(),),
             )
             names = ("subject_id", "request_id", "kind", "received_on", "due_on")
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

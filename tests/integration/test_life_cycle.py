@@ -121,6 +121,10 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
     assert seen["card_blocks"] == [seen["ids"]["withdrawn"]]  # exactly one, naming the withdrawal
     assert seen["confirmations"] == {"loyalty", "marketing", "delivery"}
     assert seen["as_of"] == ["active", "withdrawn"]  # rebuilt from the log for each moment
+    assert seen["audit"] == [  # "was this e-mail campaign lawful then?", from the log alone
+        {"allow": True, "rule": "consented", "event_id": seen["ids"]["grant"]},
+        {"allow": False, "rule": "withdrawal_pending", "event_id": seen["ids"]["withdraw"]},
+    ]
     assert seen["relay_lag"] is True  # the ledger's health shows the relay caught up
     assert problems == [[], [], []]
 
@@ -176,5 +180,11 @@ def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: s
     ]
     assert blocked
     seen["confirmations"] = confirmed
+    audit = {"subject_id": subject, "system": "marketing", "purpose": "marketing", "channel": "email"}
+    seen["audit"] = [
+        {k: v for k, v in projector.get("/v1/audit/checks", params=audit | {"at": at}, headers=DPO).json().items()
+         if k in ("allow", "rule", "event_id")}
+        for at in ("2026-05-21T12:00:00+05:00", "2026-05-22T12:00:00+05:00")
+    ]  # fmt: skip
     seen["relay_lag"] = eventually(lambda: ledger.get("/health").json()["details"]["relay"]["lag"] == 0)
     return seen
