@@ -25,6 +25,7 @@ from services.ledger.bootstrap import LedgerServices
 from services.ledger.commands import KAFKA_COMMANDS
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
+from services.platform.deadletter import dead_letter
 from services.platform.tasks import start_when_reachable
 from services.platform.topics import TopicSpec
 
@@ -86,22 +87,6 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-ledger", enable_idempotence=True)
     attempts: dict[tuple[int, int], int] = {}  # (partition, offset) -> failed attempts
 
-    async def dead_letter(message: KafkaMessage, record: ConsumerRecord[bytes, bytes], letter: DeadLetter) -> None:
-        log.warning("dead-lettered %s@%d/%d: %s", record.topic, record.partition, record.offset, letter.rule)
-        await broker.publish(
-            message.body,
-            settings.deadletter_topic,
-            key=record.key,
-            headers={
-                "deadletter-rule": letter.rule,
-                "deadletter-reason": letter.reason[:2000],
-                "original-topic": record.topic,
-                "original-partition": str(record.partition),
-                "original-offset": str(record.offset),
-            },
-        )
-        await message.ack()
-
     @broker.subscriber(
         settings.commands_topic,
         settings.acks_topic,
@@ -125,9 +110,8 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
             letter = DeadLetter("failed", f"{type(error).__name__} after {MAX_ATTEMPTS} attempts")
         attempts.pop(place, None)
         if letter is not None:
-            await dead_letter(message, record, letter)
-        else:
-            await message.ack()
+            await dead_letter(broker, settings.deadletter_topic, record, letter.rule, letter.reason)
+        await message.ack()
 
     return broker
 

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -62,26 +63,30 @@ class RelayConfig:
     poll_seconds: float = 0.1
 
 
+def stored_envelopes(ledger: Ledger, position: int, limit: int) -> list[dict[str, Any]]:
+    """The next `limit` stored events after `position`, as envelopes carrying their position."""
+    return [
+        to_envelope(cast("SubjectEvent", ledger.mapper.to_domain_event(notification)), position=notification.id)
+        for notification in ledger.recorder.select_notifications(start=position + 1, limit=limit)
+    ]
+
+
 def records_after(ledger: Ledger, position: int, limit: int) -> list[Record]:
-    """The next `limit` stored events after `position`, as Kafka records (envelope with its position)."""
-    records = []
-    for notification in ledger.recorder.select_notifications(start=position + 1, limit=limit):
-        event: SubjectEvent = ledger.mapper.to_domain_event(notification)  # type: ignore[assignment]
-        envelope = to_envelope(event, position=notification.id)
-        records.append(
-            Record(
-                notification.id,
-                envelope["subject"].encode(),
-                canonical_bytes(envelope),
-                [
-                    ("content-type", CONTENT_TYPE.encode()),
-                    ("ce-type", envelope["type"].encode()),
-                    ("schema-version", b"v1"),
-                    ("position", str(notification.id).encode()),
-                ],
-            )
+    """The next `limit` stored events after `position`, as Kafka records."""
+    return [
+        Record(
+            envelope["position"],
+            envelope["subject"].encode(),
+            canonical_bytes(envelope),
+            [
+                ("content-type", CONTENT_TYPE.encode()),
+                ("ce-type", envelope["type"].encode()),
+                ("schema-version", b"v1"),
+                ("position", str(envelope["position"]).encode()),
+            ],
         )
-    return records
+        for envelope in stored_envelopes(ledger, position, limit)
+    ]
 
 
 async def last_published_position(bootstrap_servers: str, topic: str) -> tuple[int, str]:
@@ -131,8 +136,8 @@ def check_resumable(ledger: Ledger, position: int, topic_hash: str) -> None:
     """
     if position == 0:
         return
-    stored = records_after(ledger, position - 1, 1)
-    if not stored or stored[0].position != position or orjson.loads(stored[0].value)["hash"] != topic_hash:
+    stored = stored_envelopes(ledger, position - 1, 1)
+    if not stored or stored[0]["position"] != position or stored[0]["hash"] != topic_hash:
         raise RuntimeError(
             f"the topic's last event (position {position}) is not the store's event at that position: "
             "is the event store behind the topic (restored from a backup)? Not publishing."

@@ -16,7 +16,7 @@ import orjson
 from schemas.chain import chain_problems
 from schemas.envelope import event_hash
 from services.ledger.application import Ledger
-from services.ledger.relay import records_after
+from services.ledger.relay import stored_envelopes
 from services.platform.reading import Batch, read_to_end
 
 Progress = Callable[[int], None]
@@ -54,14 +54,13 @@ def stored_fingerprints(ledger: Ledger, progress: Progress = lambda n: None) -> 
     as `altered:<recomputed hash>`, so the comparison names that position."""
     found: dict[int, tuple[str, str]] = {}
     position = 0
-    while records := records_after(ledger, position, PAGE):
-        for record in records:
-            envelope = orjson.loads(record.value)
+    while envelopes := stored_envelopes(ledger, position, PAGE):
+        for envelope in envelopes:
             recomputed = event_hash(envelope)
             stored_hash = envelope["hash"] if envelope["hash"] == recomputed else f"altered:{recomputed}"
-            found[record.position] = (envelope["id"], stored_hash)
-        position = records[-1].position
-        progress(len(records))
+            found[envelope["position"]] = (envelope["id"], stored_hash)
+        position = envelopes[-1]["position"]
+        progress(len(envelopes))
     return found
 
 

@@ -21,6 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Gauge
 
 from schemas.events import ContractError, Envelope, parse_envelope
+from services.platform.deadletter import dead_letter
 from services.platform.tasks import pause, start_when_reachable
 from services.platform.topics import TopicSpec
 from services.projector.decisions import KAZAKHSTAN
@@ -68,13 +69,7 @@ def projector_broker(
         try:
             return parse_envelope(record.value)
         except ContractError as error:
-            log.warning("dead-lettered %s@%d/%d: %s", record.topic, record.partition, record.offset, error)
-            await broker.publish(
-                record.value, settings.deadletter_topic, key=record.key,
-                headers={"deadletter-rule": "contract", "deadletter-reason": str(error)[:2000],
-                         "original-topic": record.topic, "original-partition": str(record.partition),
-                         "original-offset": str(record.offset)},
-            )  # fmt: skip
+            await dead_letter(broker, settings.deadletter_topic, record, "contract", str(error))
             return None
 
     return broker

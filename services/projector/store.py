@@ -110,18 +110,16 @@ class ProjectionStore:
     def next_offsets(self, topic: str) -> dict[int, int]:
         """Per partition, the offset of the next record to apply."""
         with self._transaction() as cursor:
-            cursor.execute(
-                self._sql("SELECT partition_id, next_offset FROM projector_offsets WHERE topic = %s"), (topic,)
-            )
-            return {int(p): int(o) for p, o in cursor.fetchall()}
+            return self._offsets(cursor, topic)
+
+    def _offsets(self, cursor: Any, topic: str) -> dict[int, int]:
+        cursor.execute(self._sql("SELECT partition_id, next_offset FROM projector_offsets WHERE topic = %s"), (topic,))
+        return {int(p): int(o) for p, o in cursor.fetchall()}
 
     def apply(self, topic: str, records: Sequence[Consumed]) -> int:
         """Fold a batch into the read models and move the offsets, atomically; return how many were new."""
         with self._transaction() as cursor:
-            cursor.execute(
-                self._sql("SELECT partition_id, next_offset FROM projector_offsets WHERE topic = %s"), (topic,)
-            )
-            offsets = {int(p): int(o) for p, o in cursor.fetchall()}
+            offsets = self._offsets(cursor, topic)
             fresh = [r for r in records if r.offset >= offsets.get(r.partition, 0)]
             if not fresh:
                 return 0
