@@ -51,7 +51,8 @@ def initial_state(subject_id: str) -> State:
         "consent": None,
         "status": "none",
         "status_event_id": None,
-        "withdrawal": None,
+        "withdrawal": None,  # the pending application: its event id and the day it takes effect
+        "withdrawals": {},  # application event id -> filed_on, effective_on, status and the event that settled it
         "opted_out": {},  # channel -> MarketingOptedOut event id
         "opted_in": {},  # channel -> MarketingOptedIn event id since the consent in force was granted
         "blocked": {},  # category -> PersonalDataBlocked event id
@@ -118,23 +119,38 @@ def _withdrawal_requested(state: State, event_id: str, envelope: Envelope) -> No
     data = _data(envelope, ConsentWithdrawalRequested)
     _set_status(state, "withdrawal_pending", event_id)
     state["withdrawal"] = {"request_event_id": event_id, "effective_on": data.effective_on.isoformat()}
+    application = {
+        "filed_on": data.filed_on.isoformat(),
+        "effective_on": data.effective_on.isoformat(),
+        "status": "pending",
+        "outcome_event_id": None,
+        "reason": None,
+        "legal_basis": None,
+    }
+    state["withdrawals"] = {**state["withdrawals"], event_id: application}
 
 
 def _withdrawal_refused(state: State, event_id: str, envelope: Envelope) -> None:
-    _data(envelope, ConsentWithdrawalRefused)
+    data = _data(envelope, ConsentWithdrawalRefused)
+    if data.withdrawal_request_id is not None:  # None: refused as filed, no application was ever pending
+        refusal = {"reason": data.reason, "legal_basis": data.legal_basis}
+        _settle_withdrawal(state, str(data.withdrawal_request_id), "refused", event_id, **refusal)
     if state["status"] == "withdrawal_pending":
         _set_status(state, "active", event_id)
     state["withdrawal"] = None  # refused as filed: nothing was pending, the consent stays as it was
 
 
 def _withdrawn(state: State, event_id: str, envelope: Envelope) -> None:
-    _data(envelope, ConsentWithdrawn)
+    data = _data(envelope, ConsentWithdrawn)
+    _settle_withdrawal(state, str(data.withdrawal_request_id), "withdrawn", event_id)
     _set_status(state, "withdrawn", event_id)
     state["withdrawal"] = None
 
 
 def _expired(state: State, event_id: str, envelope: Envelope) -> None:
     _data(envelope, ConsentExpired)
+    if state["withdrawal"] is not None:  # the consent ran out before the pending withdrawal took effect
+        _settle_withdrawal(state, state["withdrawal"]["request_event_id"], "lapsed", event_id)
     _set_status(state, "expired", event_id)
     state["withdrawal"] = None
 
@@ -188,16 +204,22 @@ def _request_received(state: State, event_id: str, envelope: Envelope) -> None:
         "due_on": data.due_on.isoformat(),
         "status": "open",
         "event_id": event_id,
+        "answered_on": None,
+        "response_ref": None,  # what was sent, e.g. the access report's reference
+        "reason": None,  # why it was rejected
     }
     state["requests"] = {**state["requests"], data.request_id: request}
 
 
 def _request_answered(state: State, event_id: str, envelope: Envelope) -> None:
-    _close_request(state, _data(envelope, SubjectRequestAnswered).request_id, "answered", event_id)
+    data = _data(envelope, SubjectRequestAnswered)
+    answer = {"answered_on": data.answered_on.isoformat(), "response_ref": data.response_ref}
+    _close_request(state, data.request_id, "answered", event_id, **answer)
 
 
 def _request_rejected(state: State, event_id: str, envelope: Envelope) -> None:
-    _close_request(state, _data(envelope, SubjectRequestRejected).request_id, "rejected", event_id)
+    data = _data(envelope, SubjectRequestRejected)
+    _close_request(state, data.request_id, "rejected", event_id, reason=data.reason)
 
 
 def _enforcement_confirmed(state: State, event_id: str, envelope: Envelope) -> None:
@@ -236,10 +258,18 @@ def _set_card(state: State, card_ref: str, **changes: str | None) -> None:
         state["cards"] = {**state["cards"], card_ref: {**known, **changes}}
 
 
-def _close_request(state: State, request_id: str, status: str, event_id: str) -> None:
+def _close_request(state: State, request_id: str, status: str, event_id: str, **outcome: str | None) -> None:
     known = state["requests"].get(request_id)
     if known is not None:  # the ledger answers or rejects only a request it received
-        state["requests"] = {**state["requests"], request_id: {**known, "status": status, "event_id": event_id}}
+        closed = {**known, **outcome, "status": status, "event_id": event_id}
+        state["requests"] = {**state["requests"], request_id: closed}
+
+
+def _settle_withdrawal(state: State, application_id: str, status: str, event_id: str, **outcome: str) -> None:
+    known = state["withdrawals"].get(application_id)
+    if known is not None:  # a reader that started mid-stream never saw the application filed
+        settled = {**known, **outcome, "status": status, "outcome_event_id": event_id}
+        state["withdrawals"] = {**state["withdrawals"], application_id: settled}
 
 
 _APPLY: dict[type[EventData], Callable[[State, str, Envelope], None]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
@@ -62,6 +62,50 @@ class BulkCheck(Asked):
     """A marketing audience to check: up to a million subjects for one question."""
 
     subject_ids: list[UUID] = Field(max_length=1_000_000)
+
+
+class OpenRequest(BaseModel):
+    """An open subject request in the register, with the day its answer is due."""
+
+    subject_id: str
+    request_id: str
+    kind: str = Field(examples=["access"])
+    received_on: date
+    due_on: date = Field(description="3 Kazakh working days after receipt.")
+    effective_on: date | None = Field(
+        description="For a withdrawal request: the day the subject's pending withdrawal takes effect."
+    )
+
+
+class SubjectRequest(BaseModel):
+    """One of a subject's requests: open, answered with what was sent, or rejected with why."""
+
+    request_id: str
+    kind: str = Field(examples=["access"])
+    received_on: date
+    due_on: date
+    status: Literal["open", "answered", "rejected"]
+    answered_on: date | None
+    response_ref: str | None = Field(
+        description="What was sent.", examples=["access-report:sha256:3c3c...@2026-05-26T05:00:00Z"]
+    )
+    reason: str | None = Field(description="Why it was rejected.")
+    effective_on: date | None = Field(description="For an open withdrawal request: when the withdrawal takes effect.")
+
+
+class WithdrawalApplication(BaseModel):
+    """A written withdrawal application: filed, the day it takes effect, and what became of it."""
+
+    subject_id: str
+    event_id: str = Field(description="The ConsentWithdrawalRequested event.")
+    filed_on: date
+    effective_on: date = Field(examples=["2026-06-08"])
+    status: Literal["pending", "refused", "withdrawn", "lapsed"] = Field(
+        description="lapsed: the consent expired before the withdrawal took effect."
+    )
+    outcome_event_id: str | None = Field(description="The refusal, withdrawal or expiry that settled it.")
+    reason: str | None = Field(description="Why it was refused.", examples=["unfulfilled_obligation"])
+    legal_basis: str | None = None
 
 
 def store_of(request: Request) -> ProjectionStore:
@@ -135,10 +179,30 @@ def router() -> APIRouter:
 
     @api.get("/requests")
     def open_requests(
-        request: Request, _: Annotated[Principal, Depends(require("read"))], overdue: bool = False
-    ) -> list[dict[str, str]]:
+        request: Request, _: Annotated[Principal, Depends(require("dpo"))], overdue: bool = False
+    ) -> list[OpenRequest]:
         """Open subject requests with their due dates, soonest first; `overdue=true`: only those past due."""
-        return store_of(request).open_requests(due_before=today(request) if overdue else None)
+        found = store_of(request).open_requests(due_before=today(request) if overdue else None)
+        return [OpenRequest(**row) for row in found]
+
+    @api.get("/subjects/{subject_id}/requests", tags=["register"])
+    def subject_requests(
+        request: Request, subject_id: UUID, _: Annotated[Principal, Depends(require("dpo"))]
+    ) -> list[SubjectRequest]:
+        """Every request of the subject, in the order received: open, answered (with what was sent) or rejected."""
+        return [SubjectRequest(**row) for row in store_of(request).subject_requests(str(subject_id))]
+
+    @api.get("/withdrawals", tags=["register"])
+    def withdrawals(
+        request: Request,
+        _: Annotated[Principal, Depends(require("dpo"))],
+        wanted: Annotated[
+            Literal["pending", "refused", "withdrawn", "lapsed", "all"], Query(alias="status")
+        ] = "pending",
+    ) -> list[WithdrawalApplication]:
+        """Withdrawal applications (pending ones unless `status` says otherwise), the soonest to take effect first."""
+        found = store_of(request).withdrawal_applications(None if wanted == "all" else wanted)
+        return [WithdrawalApplication(**row) for row in found]
 
     @api.get("/audit/checks", tags=["audit"])
     async def audit_check(

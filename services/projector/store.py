@@ -22,6 +22,7 @@ from prometheus_client import Counter
 
 from schemas.events import Envelope
 from services.platform.settings import store_kind
+from services.projector import register
 from services.projector.projection import evolve, initial_state
 
 APPLIED = Counter("consent_projector_events_applied", "Events folded into the projector's read models")
@@ -34,11 +35,9 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS transfer_register (
         event_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL, recipient TEXT NOT NULL, country TEXT NOT NULL,
         purpose TEXT NOT NULL, categories TEXT NOT NULL, at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS subject_requests (
-        subject_id TEXT NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, received_on TEXT NOT NULL,
-        due_on TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (subject_id, request_id))""",
     """CREATE TABLE IF NOT EXISTS cascade_outbox (
         command_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL, command TEXT NOT NULL, sent INTEGER NOT NULL)""",
+    *register.SCHEMA,
 ]
 
 
@@ -185,18 +184,7 @@ class ProjectionStore:
                 for t in s["transfers"]
             ],
         )
-        cursor.executemany(
-            self._sql(
-                "INSERT INTO subject_requests (subject_id, request_id, kind, received_on, due_on, status) "
-                "VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (subject_id, request_id) DO UPDATE SET status = excluded.status"
-            ),
-            [
-                (s["subject_id"], rid, r["kind"], r["received_on"], r["due_on"], r["status"])
-                for s in rows
-                for rid, r in s["requests"].items()
-            ],
-        )
+        register.save(cursor, self._sql, rows)
         cursor.executemany(
             self._sql(
                 "INSERT INTO cascade_outbox (command_id, subject_id, command, sent) VALUES (%s, %s, %s, 0) "
@@ -229,18 +217,23 @@ class ProjectionStore:
                 self._sql("UPDATE cascade_outbox SET sent = 1 WHERE command_id = %s"), [(i,) for i in command_ids]
             )
 
-    def open_requests(self, due_before: date | None = None) -> list[dict[str, str]]:
-        """Every open subject request with its due date, soonest first; only those due before a day if given."""
+    def open_requests(self, due_before: date | None = None) -> list[dict[str, Any]]:
+        """Every open subject request with its due date (and a withdrawal's effective day), soonest first.
+
+        Only those due before `due_before` if given.
+        """
         with self._transaction() as cursor:
-            cursor.execute(
-                self._sql(
-                    "SELECT subject_id, request_id, kind, received_on, due_on FROM subject_requests "
-                    "WHERE status = 'open' AND due_on < %s ORDER BY due_on, subject_id, request_id"
-                ),
-                ((due_before or date.max).isoformat(),),
-            )
-            names = ("subject_id", "request_id", "kind", "received_on", "due_on")
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return register.open_requests(cursor, self._sql, due_before)
+
+    def subject_requests(self, subject_id: str) -> list[dict[str, Any]]:
+        """Every request of one subject: open, answered (with what was sent) or rejected (with why)."""
+        with self._transaction() as cursor:
+            return register.subject_requests(cursor, self._sql, subject_id)
+
+    def withdrawal_applications(self, status: str | None = "pending") -> list[dict[str, Any]]:
+        """Withdrawal applications with `status` (every one if None), the soonest to take effect first."""
+        with self._transaction() as cursor:
+            return register.withdrawal_applications(cursor, self._sql, status)
 
     def dump(self) -> dict[str, list[Any]]:
         """Every row of every read model, in a stable order (to compare a replay with the live store)."""
@@ -248,6 +241,7 @@ class ProjectionStore:
             "subject_state": "subject_id",
             "transfer_register": "event_id",
             "subject_requests": "subject_id, request_id",
+            "withdrawal_applications": "subject_id, event_id",
         }
         with self._transaction() as cursor:
             dumped: dict[str, list[Any]] = {}

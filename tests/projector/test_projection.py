@@ -99,6 +99,9 @@ def test_every_transfer_request_card_and_confirmation_is_kept() -> None:
             "due_on": "2026-05-28",  # three working days; Wednesday 27 May is Kurban Ait
             "status": "answered",
             "event_id": ids_of("SubjectRequestAnswered")[0],
+            "answered_on": "2026-05-25",
+            "response_ref": "report-0001",  # the access report that was sent
+            "reason": None,
         },
         "req-2": {
             "kind": "destruction",
@@ -106,6 +109,28 @@ def test_every_transfer_request_card_and_confirmation_is_kept() -> None:
             "due_on": "2026-05-28",
             "status": "rejected",
             "event_id": ids_of("SubjectRequestRejected")[0],
+            "answered_on": None,
+            "response_ref": None,
+            "reason": "the power of attorney had expired",
+        },
+    }
+    refused, took_effect = ids_of("ConsentWithdrawalRequested")
+    assert state["withdrawals"] == {
+        refused: {
+            "filed_on": "2026-05-22",
+            "effective_on": "2026-06-15",
+            "status": "refused",
+            "outcome_event_id": ids_of("ConsentWithdrawalRefused")[1],  # the first was refused as filed
+            "reason": "legal_retention_duty",
+            "legal_basis": "Tax Code, art. 48",
+        },
+        took_effect: {
+            "filed_on": "2026-05-22",
+            "effective_on": "2026-06-08",
+            "status": "withdrawn",
+            "outcome_event_id": ids_of("ConsentWithdrawn")[0],
+            "reason": None,
+            "legal_basis": None,
         },
     }
     linked = ids_of("LoyaltyCardLinked")[0]  # blocked by the cascade, unblocked after the re-consent

@@ -1,0 +1,108 @@
+"""The request register: subject requests and withdrawal applications, as rows kept beside the subject states.
+
+`save` writes the rows of the states a batch changed inside the store's batch transaction, so they
+move with the offsets; the queries read them back. Every function takes the open cursor and the
+store's `sql`, which adapts the `%s` marks to the backend (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+Sql = Callable[[str], str]
+
+# No migration system yet: a store created before these columns existed is rebuilt by a replay.
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS subject_requests (
+        subject_id TEXT NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, received_on TEXT NOT NULL,
+        due_on TEXT NOT NULL, status TEXT NOT NULL, answered_on TEXT, response_ref TEXT, reason TEXT,
+        PRIMARY KEY (subject_id, request_id))""",
+    """CREATE TABLE IF NOT EXISTS withdrawal_applications (
+        subject_id TEXT NOT NULL, event_id TEXT NOT NULL, filed_on TEXT NOT NULL, effective_on TEXT NOT NULL,
+        status TEXT NOT NULL, outcome_event_id TEXT, reason TEXT, legal_basis TEXT,
+        PRIMARY KEY (subject_id, event_id))""",
+    "CREATE INDEX IF NOT EXISTS withdrawal_applications_due ON withdrawal_applications (status, effective_on)",
+]
+
+_REQUEST = ("kind", "received_on", "due_on", "status", "answered_on", "response_ref", "reason")
+_APPLICATION = ("filed_on", "effective_on", "status", "outcome_event_id", "reason", "legal_basis")
+# An open withdrawal request shows the day the subject's pending withdrawal application takes effect.
+_EFFECTIVE_ON = (
+    "CASE WHEN r.kind = 'withdrawal' AND r.status = 'open' THEN (SELECT MIN(w.effective_on) "
+    "FROM withdrawal_applications w WHERE w.subject_id = r.subject_id AND w.status = 'pending') END"
+)
+
+
+def save(cursor: Any, sql: Sql, states: Sequence[dict[str, Any]]) -> None:
+    """Upsert every request and withdrawal application of `states`."""
+    cursor.executemany(
+        sql(
+            "INSERT INTO subject_requests (subject_id, request_id, kind, received_on, due_on, status, answered_on, "
+            "response_ref, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (subject_id, request_id) DO UPDATE SET status = excluded.status, "
+            "answered_on = excluded.answered_on, response_ref = excluded.response_ref, reason = excluded.reason"
+        ),
+        [
+            (s["subject_id"], request_id, *(request[name] for name in _REQUEST))
+            for s in states
+            for request_id, request in s["requests"].items()
+        ],
+    )
+    cursor.executemany(
+        sql(
+            "INSERT INTO withdrawal_applications (subject_id, event_id, filed_on, effective_on, status, "
+            "outcome_event_id, reason, legal_basis) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (subject_id, event_id) DO UPDATE SET status = excluded.status, "
+            "outcome_event_id = excluded.outcome_event_id, reason = excluded.reason, legal_basis = excluded.legal_basis"
+        ),
+        [
+            (s["subject_id"], event_id, *(application[name] for name in _APPLICATION))
+            for s in states
+            for event_id, application in s["withdrawals"].items()
+        ],
+    )
+
+
+def open_requests(cursor: Any, sql: Sql, due_before: date | None) -> list[dict[str, Any]]:
+    """Open requests due before a day (any day if None), soonest first, withdrawals with their effective day."""
+    cursor.execute(
+        sql(
+            f"SELECT r.subject_id, r.request_id, r.kind, r.received_on, r.due_on, {_EFFECTIVE_ON} "  # noqa: S608
+            "FROM subject_requests r WHERE r.status = 'open' AND r.due_on < %s "
+            "ORDER BY r.due_on, r.subject_id, r.request_id"
+        ),
+        ((due_before or date.max).isoformat(),),
+    )
+    return _rows(cursor, ("subject_id", "request_id", "kind", "received_on", "due_on", "effective_on"))
+
+
+def subject_requests(cursor: Any, sql: Sql, subject_id: str) -> list[dict[str, Any]]:
+    """Every request of one subject, open or closed, in the order received."""
+    cursor.execute(
+        sql(
+            "SELECT r.request_id, r.kind, r.received_on, r.due_on, r.status, r.answered_on, r.response_ref, "  # noqa: S608
+            f"r.reason, {_EFFECTIVE_ON} FROM subject_requests r "
+            "WHERE r.subject_id = %s ORDER BY r.received_on, r.request_id"
+        ),
+        (subject_id,),
+    )
+    return _rows(cursor, ("request_id", *_REQUEST, "effective_on"))
+
+
+def withdrawal_applications(cursor: Any, sql: Sql, status: str | None) -> list[dict[str, Any]]:
+    """Withdrawal applications with `status` (every one if None), the soonest to take effect first."""
+    where = "WHERE status = %s " if status is not None else ""
+    cursor.execute(
+        sql(
+            "SELECT subject_id, event_id, filed_on, effective_on, status, outcome_event_id, reason, legal_basis "  # noqa: S608
+            f"FROM withdrawal_applications {where}ORDER BY effective_on, subject_id, event_id"
+        ),
+        () if status is None else (status,),
+    )
+    return _rows(cursor, ("subject_id", "event_id", *_APPLICATION))
+
+
+def _rows(cursor: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
