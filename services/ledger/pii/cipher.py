@@ -41,7 +41,8 @@ class PiiCipher:
     """Encrypts and decrypts a subject's personal data; erasing the subject destroys its key.
 
     Keys are cached for `cache_seconds`. An erasure through this cipher takes effect here at once; one
-    made by another process (another ledger instance) is seen here once the cached key expires.
+    made by another process (another ledger instance) is seen here once the cached key expires, or at
+    once by a `fresh` read, which goes to the key store (what an answer to the subject must use).
     """
 
     def __init__(self, keys: KeyStore, *, cache_size: int = 1024, cache_seconds: float = 60.0) -> None:
@@ -60,9 +61,13 @@ class PiiCipher:
         sealed = aead.encrypt(nonce, plain, subject_id.encode())
         return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
 
-    def decrypt(self, subject_id: str, token: str) -> dict[str, object]:
-        """The personal data in a token made for this subject; SubjectErasedError once the subject is erased."""
-        aead = self._aead(subject_id, create=False)
+    def decrypt(self, subject_id: str, token: str, *, fresh: bool = False) -> dict[str, object]:
+        """The personal data in a token made for this subject; SubjectErasedError once the subject is erased.
+
+        With `fresh` the key is read from the key store, never from the cache, so an erasure made by
+        another ledger instance a moment ago is honoured.
+        """
+        aead = self._aead(subject_id, create=False, fresh=fresh)
         sealed = _token_bytes(subject_id, token)
         try:
             plain = aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], subject_id.encode())
@@ -75,6 +80,10 @@ class PiiCipher:
             raise PiiTokenError(f"the token of subject {subject_id} holds no personal-data record")
         return pii
 
+    def is_erased(self, subject_id: str) -> bool:
+        """Whether the subject was erased, as the key store says now (the cache is not asked)."""
+        return self._keys.is_destroyed(subject_id)
+
     def erase(self, subject_id: str) -> bool:
         """Destroy the subject's key for good; True if a key was destroyed by this call."""
         try:
@@ -84,16 +93,21 @@ class PiiCipher:
                 self._erasures += 1
                 self._cache.pop(subject_id, None)
 
-    def _aead(self, subject_id: str, *, create: bool) -> AESGCM:
-        """The subject's cipher, from the cache or the key store (creating the key if asked)."""
+    def _aead(self, subject_id: str, *, create: bool, fresh: bool = False) -> AESGCM:
+        """The subject's cipher, from the cache (unless `fresh`) or the key store (creating the key if asked)."""
         now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(subject_id)
+            cached = None if fresh else self._cache.get(subject_id)
             if cached is not None and cached[1] > now:
                 self._cache.move_to_end(subject_id)
                 return cached[0]
             erasures = self._erasures
-        key = self._keys.get(subject_id)
+        try:
+            key = self._keys.get(subject_id)
+        except SubjectErasedError:
+            with self._lock:
+                self._cache.pop(subject_id, None)  # erased elsewhere: stop serving the cached key here too
+            raise
         if key is None:
             if not create:
                 raise NoSubjectKeyError(subject_id)
