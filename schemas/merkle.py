@@ -67,3 +67,70 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
             node = _node(node, sibling)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and node == expected_root
+
+
+class RootBuilder:
+    """The root of a tree whose leaves arrive one by one, in O(log n) memory (for very long logs).
+
+    It keeps the roots of the perfect subtrees the leaves so far decompose into; RFC 6962's tree
+    is exactly those subtrees joined from the right.
+    """
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []  # (size, root) of each perfect subtree, largest first
+        self.size = 0
+
+    def append(self, leaf: bytes) -> None:
+        """Add the next leaf."""
+        size, node = 1, leaf
+        while self._stack and self._stack[-1][0] == size:
+            left = self._stack.pop()[1]
+            size, node = size * 2, _node(left, node)
+        self._stack.append((size, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The root of the leaves appended so far."""
+        if not self._stack:
+            return hashlib.sha256(b"").digest()
+        node = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            node = _node(left, node)
+        return node
+
+
+class Tree:
+    """Every level of a tree, 32 bytes a node in flat byte arrays (about 64 bytes per leaf in all).
+
+    Built once over a whole log, it gives the root and any leaf's inclusion proof in O(log n): a lone
+    last node of a level is carried up unchanged, which yields RFC 6962's tree.
+    """
+
+    def __init__(self, leaves: bytes | bytearray) -> None:
+        if len(leaves) % 32:
+            raise ValueError("leaves are 32-byte hashes laid end to end")
+        self.size = len(leaves) // 32
+        self._levels = [bytes(leaves)]
+        while len(self._levels[-1]) > 32:
+            below, above = self._levels[-1], bytearray()
+            for start in range(0, len(below) - 32, 64):
+                above += _node(below[start : start + 32], below[start + 32 : start + 64])
+            if (len(below) // 32) % 2:
+                above += below[-32:]
+            self._levels.append(bytes(above))
+
+    def root(self) -> bytes:
+        """The tree's root (SHA-256 of nothing for an empty tree)."""
+        return self._levels[-1] if self.size else hashlib.sha256(b"").digest()
+
+    def proof(self, index: int) -> list[bytes]:
+        """The audit path of leaf `index`, bottom up, as verify_inclusion takes it."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"leaf {index} is not in a tree of {self.size}")
+        path = []
+        for level in self._levels[:-1]:
+            sibling = index ^ 1
+            if sibling * 32 < len(level):
+                path.append(level[sibling * 32 : sibling * 32 + 32])
+            index >>= 1
+        return path

@@ -39,6 +39,7 @@ from services.ledger.application import Ledger
 from services.ledger.bootstrap import LedgerServices
 from services.ledger.commands import CommandHandler
 from services.ledger.consumer import GROUP_ID, command_broker
+from services.ledger.forms import FormTexts
 from services.ledger.settings import LedgerSettings
 from services.platform.auth import TokenRegistry
 from services.projector.consumer import projector_broker
@@ -115,6 +116,8 @@ def real_brokers() -> list[KafkaBroker]:
         handler=cast("CommandHandler", _Unused("handler")),
         tokens=cast("TokenRegistry", _Unused("tokens")),
         clock=cast("Callable[[], datetime]", _Unused("clock")),
+        forms=cast("FormTexts", _Unused("forms")),
+        signing_key=None,
     )
     return [command_broker(wired), projector_broker(cast("ProjectionStore", _Unused("store")), PROJECTOR)]
 

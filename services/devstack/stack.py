@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from rich.table import Table
 from services.devstack.kafka import LocalKafka, provide_kafka
 from services.devstack.processes import start_child, stop_child, tail
 from services.ledger.bootstrap import new_master_key
+from services.ledger.signing import SigningKey
 from services.platform.auth import SCOPES
 
 
@@ -48,18 +49,21 @@ class StackSettings(BaseSettings):
 def development_secrets(stack_dir: Path) -> dict[str, str]:
     """Secrets for a local stack, made once and kept in stack_dir/secrets.json (never for production).
 
-    Values already set in the environment win.
+    A secret added to the stack since the file was written is made and added. Values already set
+    in the environment win.
     """
     path = stack_dir / "secrets.json"
-    if path.exists():
-        secrets: dict[str, str] = orjson.loads(path.read_bytes())
-    else:
-        token = base64.urlsafe_b64encode(os.urandom(24)).decode()
-        secrets = {
-            "CONSENT_LEDGER_MASTER_KEY": new_master_key(),
-            "CONSENT_LEDGER_IDENTITY_SECRET": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-            "CONSENT_API_TOKENS": orjson.dumps({token: {"name": "developer", "scopes": sorted(SCOPES)}}).decode(),
-        }
+    secrets: dict[str, str] = orjson.loads(path.read_bytes()) if path.exists() else {}
+    token = base64.urlsafe_b64encode(os.urandom(24)).decode()
+    fresh: dict[str, Callable[[], str]] = {
+        "CONSENT_LEDGER_MASTER_KEY": new_master_key,
+        "CONSENT_LEDGER_IDENTITY_SECRET": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "CONSENT_LEDGER_SIGNING_KEY": lambda: SigningKey.generate().seed_base64(),
+        "CONSENT_API_TOKENS": lambda: orjson.dumps({token: {"name": "developer", "scopes": sorted(SCOPES)}}).decode(),
+    }
+    missing = {name: make() for name, make in fresh.items() if name not in secrets}
+    if missing:
+        secrets |= missing
         path.touch(mode=0o600)
         path.write_bytes(orjson.dumps(secrets, option=orjson.OPT_INDENT_2))
     return {name: os.environ.get(name, value) for name, value in secrets.items()}

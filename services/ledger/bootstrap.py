@@ -12,10 +12,12 @@ from services.ledger.application import Ledger
 from services.ledger.commands import CommandHandler
 from services.ledger.domain.calendar import KazakhCalendar
 from services.ledger.domain.terms import Controller
+from services.ledger.forms import FormTexts
 from services.ledger.identity import SubjectIds
 from services.ledger.pii.cipher import PiiCipher
 from services.ledger.pii.keys import MasterKey
 from services.ledger.settings import LedgerSettings
+from services.ledger.signing import SigningKey
 from services.ledger.store import eventsourcing_env, key_store
 from services.platform.auth import TokenRegistry
 
@@ -33,6 +35,13 @@ class LedgerServices:
     handler: CommandHandler
     tokens: TokenRegistry
     clock: Callable[[], datetime]  # the entry points' only clock; tests pass a fixed one
+    forms: FormTexts
+    signing_key: SigningKey | None  # None: evidence bundles cannot be made here
+
+    def close(self) -> None:
+        """Close the ledger's and the form texts' connections."""
+        self.ledger.close()
+        self.forms.close()
 
 
 def utc_now() -> datetime:
@@ -53,6 +62,8 @@ def build(settings: LedgerSettings, clock: Callable[[], datetime] = utc_now) -> 
         master = MasterKey.from_base64(settings.ledger_master_key.get_secret_value())
         subject_ids = SubjectIds(settings.ledger_identity_secret.get_secret_value().encode())
         tokens = TokenRegistry.from_json(settings.api_tokens)
+        signing = settings.ledger_signing_key
+        signing_key = SigningKey.from_base64(signing.get_secret_value()) if signing else None
     except ValueError as error:
         raise ConfigurationError(str(error)) from error
     ledger = Ledger(
@@ -61,7 +72,8 @@ def build(settings: LedgerSettings, clock: Callable[[], datetime] = utc_now) -> 
         cipher=PiiCipher(key_store(settings.ledger_store, master)),
     )
     controller = Controller(settings.controller_name, settings.controller_bin)
-    return LedgerServices(settings, ledger, CommandHandler(ledger, controller, subject_ids), tokens, clock)
+    handler = CommandHandler(ledger, controller, subject_ids)
+    return LedgerServices(settings, ledger, handler, tokens, clock, FormTexts(settings.ledger_store), signing_key)
 
 
 def new_master_key() -> str:

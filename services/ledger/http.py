@@ -16,8 +16,10 @@ from services.ledger.application import ConcurrentWriteError
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.consumer import run_command_consumer
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
+from services.ledger.evidence_routes import evidence_router
 from services.ledger.pii.keys import SubjectErasedError
 from services.ledger.relay import relay_for
+from services.ledger.report_routes import report_router
 from services.ledger.routes import router
 from services.ledger.scheduler import Scheduler, run_periodically
 from services.ledger.settings import LedgerSettings
@@ -48,7 +50,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         yield
         stop.set()
         await asyncio.gather(*tasks)
-        wired.ledger.close()
+        wired.close()
 
     app = FastAPI(
         title="Consent ledger",
@@ -68,6 +70,8 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     settings = wired.settings
     app.include_router(health_router("ledger", settings.kafka_bootstrap, store_kind(settings.ledger_store), details))
     app.include_router(router())
+    app.include_router(report_router())
+    app.include_router(evidence_router())
     add_error_handlers(app)
     return app
 

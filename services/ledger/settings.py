@@ -20,6 +20,11 @@ class LedgerSettings(ServiceSettings):
     ledger_identity_secret: SecretStr | None = Field(
         default=None, description="At least 32 bytes of text: the HMAC secret deriving subject ids. Required."
     )
+    ledger_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 seed, 32 random bytes in base64: signs checkpoints and evidence bundles. "
+        "Without it no evidence bundle can be made.",
+    )
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
     controller_name: str = "ESPERANCE-RK LLP"
     controller_bin: str = "220240037922"

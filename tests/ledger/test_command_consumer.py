@@ -37,7 +37,7 @@ async def wired(tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
     await broker.start()
     yield services
     await broker.stop()
-    services.ledger.close()
+    services.close()
 
 
 async def send(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> None:

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from schemas.merkle import inclusion_proof, leaf_hash, root, verify_inclusion
+from schemas.merkle import RootBuilder, Tree, inclusion_proof, leaf_hash, root, verify_inclusion
 
 
 def hashes(n: int) -> list[str]:
@@ -42,3 +42,16 @@ def test_a_proof_fails_for_an_altered_event_a_wrong_position_or_another_checkpoi
     assert not verify_inclusion(leaves[6], 7, 13, proof, head)
     assert not verify_inclusion(leaves[6], 6, 13, proof, root(leaves[:12]))
     assert not verify_inclusion(leaves[6], 6, 13, proof[:-1], head)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 7, 8, 13, 64, 100, 1025])
+def test_the_flat_tree_and_the_streaming_builder_agree_with_the_recursive_definition(size: int) -> None:
+    leaves = [leaf_hash(h) for h in hashes(size)]
+    tree, builder = Tree(b"".join(leaves)), RootBuilder()
+    for leaf in leaves:
+        builder.append(leaf)
+
+    assert tree.root() == builder.root() == root(leaves)
+    for index in sorted({0, size // 2, size - 1}) if size else []:
+        assert tree.proof(index) == inclusion_proof(leaves, index)
+        assert verify_inclusion(leaves[index], index, size, tree.proof(index), tree.root())

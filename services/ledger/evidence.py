@@ -1,0 +1,260 @@
+"""Evidence bundles for a regulator: one subject, a time range or the whole ledger, signed and provable.
+
+The format is the public contract in schemas/evidence.py; `schemas/evidence_verifier.py` checks a bundle
+with the public key alone. One pass over the event store writes the events (the exact bytes of
+their Kafka records) straight into the ZIP while collecting each event's Merkle leaf (32 bytes)
+and each exported subject's chain ends; the proofs, chains, collection proofs, form texts, the
+signed checkpoint and the signed manifest follow. Memory grows by 32 bytes per event in the
+ledger (plus 64 per exported event of a partial bundle, and a little per exported subject), never
+by whole events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zipfile
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID
+
+from schemas import evidence as spec
+from schemas.envelope import canonical_bytes, utc_text
+from schemas.merkle import RootBuilder, Tree, leaf_hash
+from services.ledger.application import Ledger
+from services.ledger.forms import FormTexts
+from services.ledger.relay import stored_envelopes
+from services.ledger.signing import SigningKey
+
+Progress = Callable[[int], None]
+PAGE = 5000
+COMPRESSION = 1  # deflate level: hashes hardly compress, the JSON around them does at any level
+_GRANTED = "kz.esperance.consent.v1.ConsentGranted"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which events a bundle holds: one subject's, those recorded in [start, end), or all."""
+
+    subject: UUID | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """subject, range or all."""
+        if self.subject is not None:
+            return "subject"
+        return "range" if self.start or self.end else "all"
+
+    def describe(self) -> dict[str, Any]:
+        """The scope as the manifest states it."""
+        return {
+            "kind": self.kind,
+            "subject": str(self.subject) if self.subject else None,
+            "from": utc_text(self.start) if self.start else None,
+            "to": utc_text(self.end) if self.end else None,
+        }
+
+    def includes(self, envelope: dict[str, Any]) -> bool:
+        """Whether the event belongs in the bundle."""
+        if self.subject is not None and envelope["subject"] != str(self.subject):
+            return False
+        recorded = envelope["recordedat"]  # canonical UTC text: compares as the moment it names
+        return (self.start is None or recorded >= utc_text(self.start)) and (
+            self.end is None or recorded < utc_text(self.end)
+        )
+
+
+@dataclass(frozen=True)
+class BundleSummary:
+    """What a bundle holds."""
+
+    path: Path
+    events: int
+    subjects: int
+    tree_size: int
+    bytes: int
+    key_id: str
+
+
+class _Digesting:
+    """Writes to a ZIP member while counting its bytes and their SHA-256."""
+
+    def __init__(self, member: IO[bytes]) -> None:
+        self.member, self.sha256, self.size = member, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> None:
+        self.member.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+
+    def entry(self) -> dict[str, Any]:
+        return {"sha256": self.sha256.hexdigest(), "bytes": self.size}
+
+
+@dataclass(slots=True)
+class _Chain:
+    first_version: int
+    last_version: int
+    first_prevhash: str | None
+    last_hash: str
+
+
+class _Collected:
+    """What the pass over the ledger gathers besides the events it writes."""
+
+    def __init__(self) -> None:
+        self.leaves = bytearray()  # every event's leaf, in ledger order
+        self.root = RootBuilder()
+        self.last_position = 0
+        self.exported = array("q")  # leaf index of each exported event
+        self.exported_ids = bytearray()  # and its event id, as 36 ASCII characters
+        self.chains: dict[str, _Chain] = {}
+        self.forms: set[str] = set()
+        self.collection: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by write_bundle
+
+    def leaf(self, envelope: dict[str, Any]) -> int:
+        leaf = leaf_hash(envelope["hash"])
+        self.leaves += leaf
+        self.root.append(leaf)
+        self.last_position = envelope["position"]
+        return self.root.size - 1
+
+    def export(self, envelope: dict[str, Any], index: int) -> None:
+        self.exported.append(index)
+        self.exported_ids += envelope["id"].encode("ascii")
+        subject, version = envelope["subject"], envelope["subjectversion"]
+        chain = self.chains.get(subject)
+        if chain is None:
+            self.chains[subject] = _Chain(version, version, envelope.get("prevhash"), envelope["hash"])
+        else:
+            chain.last_version, chain.last_hash = version, envelope["hash"]
+        if envelope["type"] == _GRANTED:
+            terms = envelope["data"]["terms"]
+            self.forms.add(terms["notice"]["text_sha256"])
+            self.collection.write(canonical_bytes(collection_line(envelope)) + b"\n")
+
+
+def collection_line(envelope: dict[str, Any]) -> dict[str, Any]:
+    """How a ConsentGranted was collected, and on which form: the bundle's collection.ndjson line."""
+    terms = envelope["data"]["terms"]
+    collection = terms["collection"]
+    return {
+        "event_id": envelope["id"],
+        "subject": envelope["subject"],
+        "method": collection["method"],
+        "proof": collection["proof"],
+        "consultant_id": collection.get("consultant_id"),
+        "store_id": collection.get("store_id"),
+        "form": terms["notice"],
+    }
+
+
+def ledger_pages(ledger: Ledger, progress: Progress) -> Iterator[list[dict[str, Any]]]:
+    """Every stored event in ledger order, as the envelopes published on Kafka, a page at a time."""
+    position = 0
+    while page := stored_envelopes(ledger, position, PAGE):
+        yield page
+        position = page[-1]["position"]
+        progress(len(page))
+
+
+def write_bundle(
+    ledger: Ledger,
+    forms: FormTexts,
+    key: SigningKey,
+    *,
+    scope: Scope,
+    path: Path,
+    now: datetime,
+    progress: Progress = lambda n: None,
+) -> BundleSummary:
+    """Write the evidence bundle of `scope` to `path` (replaced if it exists) and say what it holds."""
+    collected = _Collected()
+    files: dict[str, dict[str, Any]] = {}
+    complete = scope.kind == "all"
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=COMPRESSION) as bundle:
+            with bundle.open(spec.EVENTS, "w", force_zip64=True) as member:
+                events = _Digesting(member)
+                for page in ledger_pages(ledger, progress):
+                    lines = []
+                    for envelope in page:
+                        index = collected.leaf(envelope)
+                        if scope.includes(envelope):
+                            lines.append(canonical_bytes(envelope))
+                            collected.export(envelope, index)
+                    events.write(b"".join(line + b"\n" for line in lines))
+                files[spec.EVENTS] = events.entry()
+            checkpoint = key.checkpoint(collected.root.size, collected.root.root(), collected.last_position, now)
+            files[spec.PROOFS] = _write(bundle, spec.PROOFS, _proof_lines(collected, complete))
+            files[spec.CHAINS] = _write(bundle, spec.CHAINS, _chain_lines(collected))
+            collected.collection.seek(0)
+            files[spec.COLLECTION] = _write(bundle, spec.COLLECTION, iter(collected.collection))
+            texts = forms.texts(collected.forms)
+            for digest, text in texts.items():
+                member_name = spec.form_member(digest)
+                files[member_name] = _write(bundle, member_name, iter([text.encode()]))
+            files[spec.CHECKPOINT] = _write(bundle, spec.CHECKPOINT, iter([canonical_bytes(checkpoint)]))
+            manifest = canonical_bytes(
+                {
+                    "format": spec.FORMAT,
+                    "log": spec.LOG_ID,
+                    "created_at": utc_text(now),
+                    "scope": scope.describe(),
+                    "events": len(collected.exported),
+                    "subjects": len(collected.chains),
+                    "complete": complete,
+                    "forms_missing": sorted(collected.forms - texts.keys()),
+                    "key_id": key.key_id,
+                    "files": files,
+                }
+            )
+            bundle.writestr(spec.MANIFEST, manifest)
+            bundle.writestr(spec.MANIFEST_SIGNATURE, key.sign(manifest))
+        partial.replace(path)
+    finally:
+        collected.collection.close()
+        partial.unlink(missing_ok=True)
+    return BundleSummary(
+        path, len(collected.exported), len(collected.chains), collected.root.size, path.stat().st_size, key.key_id
+    )
+
+
+def _write(bundle: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dict[str, Any]:
+    with bundle.open(name, "w", force_zip64=True) as member:
+        out = _Digesting(member)
+        for chunk in chunks:
+            out.write(chunk)
+        return out.entry()
+
+
+def _proof_lines(collected: _Collected, complete: bool) -> Iterator[bytes]:
+    tree = None if complete else Tree(collected.leaves)
+    for number, index in enumerate(collected.exported):
+        event_id = collected.exported_ids[number * 36 : number * 36 + 36].decode("ascii")
+        proof = [] if tree is None else [node.hex() for node in tree.proof(index)]
+        yield canonical_bytes({"id": event_id, "leaf_index": index, "proof": proof}) + b"\n"
+
+
+def _chain_lines(collected: _Collected) -> Iterator[bytes]:
+    for subject in sorted(collected.chains):
+        chain = collected.chains[subject]
+        yield (
+            canonical_bytes(
+                {
+                    "subject": subject,
+                    "first_version": chain.first_version,
+                    "last_version": chain.last_version,
+                    "first_prevhash": chain.first_prevhash,
+                    "last_hash": chain.last_hash,
+                }
+            )
+            + b"\n"
+        )

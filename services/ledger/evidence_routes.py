@@ -1,0 +1,117 @@
+"""HTTP routes for regulator evidence: consent form texts, the public key, and evidence bundles (scope dpo)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import AwareDatetime, BaseModel, Field
+from starlette.background import BackgroundTask
+
+from services.ledger.domain.vocabulary import Language
+from services.ledger.evidence import Scope, write_bundle
+from services.ledger.forms import Form
+from services.ledger.routes import services_of
+from services.ledger.signing import SigningKey
+from services.platform.auth import Principal, require
+
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+
+class FormText(BaseModel):
+    """A consent form as subjects see it; consents reference it by the SHA-256 of `text` (UTF-8)."""
+
+    form_id: str = Field(min_length=1, max_length=100, examples=["loyalty-consent"])
+    form_version: str = Field(min_length=1, max_length=50, examples=["2026.1"])
+    language: Language
+    text: str = Field(min_length=1, max_length=200_000)
+
+
+class FormRegistered(BaseModel):
+    """Where consents point to this text."""
+
+    text_sha256: str
+
+
+def signing_key_of(request: Request) -> SigningKey:
+    """The ledger's signing key, or 503 naming the setting that is missing."""
+    key = services_of(request).signing_key
+    if key is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "evidence is not available: CONSENT_LEDGER_SIGNING_KEY is not set"
+        )
+    return key
+
+
+def evidence_router() -> APIRouter:
+    """/v1/forms and /v1/evidence."""
+    api = APIRouter(prefix="/v1", tags=["evidence"])
+
+    @api.post("/forms", status_code=201)
+    def register_form(
+        form: FormText, request: Request, _: Annotated[Principal, Depends(require("dpo"))]
+    ) -> FormRegistered:
+        """Keep a consent form's text; consents given on it reference the SHA-256 returned."""
+        wired = services_of(request)
+        registered = Form(form.form_id, form.form_version, form.language.value, form.text)
+        return FormRegistered(text_sha256=wired.forms.register(registered, wired.clock()))
+
+    @api.get("/forms/{text_sha256}", response_class=PlainTextResponse)
+    def form_text(
+        text_sha256: Annotated[str, PathParam(pattern=SHA256_PATTERN)],
+        request: Request,
+        _: Annotated[Principal, Depends(require("read"))],
+    ) -> str:
+        """The form text with this SHA-256."""
+        text = services_of(request).forms.text(text_sha256)
+        if text is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no form text with this SHA-256 was registered")
+        return text
+
+    @api.get("/evidence/public-key", response_class=PlainTextResponse)
+    def public_key(request: Request) -> str:
+        """The Ed25519 public key (PEM) that checkpoints and evidence bundles verify with; public by design."""
+        return signing_key_of(request).public_pem()
+
+    @api.get("/evidence/bundle", response_class=FileResponse)
+    async def bundle(
+        request: Request,
+        _: Annotated[Principal, Depends(require("dpo"))],
+        subject_id: UUID | None = None,
+        start: Annotated[AwareDatetime | None, Query(alias="from", description="Recorded at or after.")] = None,
+        end: Annotated[AwareDatetime | None, Query(alias="to", description="Recorded before.")] = None,
+    ) -> FileResponse:
+        """A signed evidence bundle (ZIP) of one subject, a time range, or everything; verify it with
+        `consent-ledger verify-bundle` or schemas.evidence.verify_bundle and the public key."""
+        wired, key = services_of(request), signing_key_of(request)
+        if start and end and start >= end:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`from` must be before `to`")
+        folder = Path(tempfile.mkdtemp(prefix="evidence-"))
+        path = folder / "evidence.zip"
+        scope = Scope(subject_id, start, end)
+        try:
+            summary = await to_thread.run_sync(
+                lambda: write_bundle(wired.ledger, wired.forms, key, scope=scope, path=path, now=wired.clock())
+            )
+        except BaseException:
+            _remove(folder)
+            raise
+        if scope.kind == "subject" and summary.events == 0:
+            _remove(folder)
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
+        name = f"evidence-{scope.kind}-{wired.clock():%Y%m%dT%H%M%S}.zip"
+        cleanup = BackgroundTask(_remove, folder)
+        return FileResponse(path, media_type="application/zip", filename=name, background=cleanup)
+
+    return api
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
