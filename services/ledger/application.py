@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import takewhile
 from typing import Any, cast
 from uuid import UUID
 
@@ -262,7 +263,8 @@ class Ledger(Application[UUID]):
     def history(self, subject_id: UUID, as_of: datetime | None = None) -> tuple[list[SubjectEvent], DataSubject | None]:
         """The subject's events recorded up to `as_of` (all if None) and its state as it stood then."""
         stored = cast("list[SubjectEvent]", list(self.repository.event_store.get(subject_id)))
-        events = [event for event in stored if as_of is None or event.timestamp <= as_of]
+        # A prefix: a subject's events are recorded in increasing time (DataSubject._record).
+        events = list(takewhile(lambda event: as_of is None or event.timestamp <= as_of, stored))
         state: Any = None
         for event in events:
             state = event.mutate(state)

@@ -10,7 +10,7 @@ holds the subject's personal data in clear.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -112,16 +112,17 @@ def report_router() -> APIRouter:
                 "command_id_reused", f"command id {body.command_id!r} was used for another command"
             )
         received = _open_access_request(events, subject.open_requests, request_id)
-        as_of = wired.clock()
+        # As of the subject's last recorded act: any later event is recorded later still (the ledger keeps a
+        # subject's events in increasing time), so the report rebuilt as of this moment is always this one.
+        as_of = events[-1].timestamp
         report = _build(wired, subject_id, as_of)
         ref = f"{RESPONSE_REF_PREFIX}{report['report_id']}@{utc_text(as_of)}"
+        now = wired.clock()
         command = c.AnswerSubjectRequest(
-            command_id=body.command_id, request_id=request_id, answered_on=kazakh_day(as_of), response_ref=ref,
+            command_id=body.command_id, request_id=request_id, answered_on=kazakh_day(now), response_ref=ref,
             causation_id=str(received.event_id),
         )  # fmt: skip
-        # Recorded strictly after `as_of`, so the report rebuilt as of `as_of` never includes its own answer.
-        recorded_at = max(wired.clock(), as_of + timedelta(microseconds=1))
-        outcome = wired.handler.handle(subject_id, command, actor=principal.name, now=recorded_at)
+        outcome = wired.handler.handle(subject_id, command, actor=principal.name, now=now)
         log.info("request %s of subject %s answered with %s", request_id, subject_id, report["report_id"])
         answer = CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
         return AccessReportAnswer(

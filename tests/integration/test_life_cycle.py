@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
+import tempfile
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,18 +21,24 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi.testclient import TestClient
 
 from schemas import kit
+from schemas.evidence import EVENTS, load_public_key
+from schemas.evidence_verifier import verify_bundle
 from services.ledger.bootstrap import build
 from services.ledger.http import create_app as ledger_app
 from services.ledger.settings import LedgerSettings
+from services.ledger.signing import SigningKey
+from services.platform.reading import Batch, read_to_end
 from services.projector.http import create_app as projector_app
 from services.projector.settings import ProjectorSettings
 from tests.conftest import NewTopicFactory
-from tests.ledger.test_http_api import Clock, grant_body
+from tests.ledger.test_access_report import HEADINGS
+from tests.ledger.test_http_api import Clock, grant_body, request_body
 
 TOKENS = {"tablet-token-0123456789": {"name": "tablet", "scopes": ["consent:write"]},
           "dpo-token-0123456789abc": {"name": "dpo", "scopes": ["dpo", "read"]}}  # fmt: skip
 TABLET = {"Authorization": "Bearer tablet-token-0123456789"}
 DPO = {"Authorization": "Bearer dpo-token-0123456789abc"}
+SIGNING_KEY = SigningKey.generate()
 SUBSCRIBERS = {  # system -> (the event it enforces, what it did)
     "loyalty": ("LoyaltyCardBlocked", "card blocked"),
     "marketing": ("MarketingOptedOut", "suppression applied"),
@@ -92,6 +101,7 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
         ledger_identity_secret="identity-secret-for-tests-0123456789", events_topic=topics["events"],
         commands_topic=topics["commands"], acks_topic=topics["acks"], deadletter_topic=topics["dead"],
         relay_transactional_id=f"relay-{topics['events']}", scheduler_interval_seconds=0,
+        ledger_signing_key=SIGNING_KEY.seed_base64(),
     )  # fmt: skip
     projector_settings = ProjectorSettings(
         kafka_bootstrap=kafka_bootstrap, projector_store=stores[1], api_tokens=orjson.dumps(TOKENS).decode(),
@@ -112,6 +122,7 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
     seen = await asyncio.to_thread(run)
     stop.set()
     problems = await asyncio.gather(*subscribers)
+    on_kafka = await record_values(kafka_bootstrap, topics["events"], subject)
 
     assert seen["opted_out"] == {"allow": False, "rule": "opted_out", "event_id": seen["ids"]["opt-out"]}
     assert seen["pending"] == {"allow": False, "rule": "withdrawal_pending", "event_id": seen["ids"]["withdraw"]}
@@ -127,6 +138,11 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
     ]
     assert seen["relay_lag"] is True  # the ledger's health shows the relay caught up
     assert problems == [[], [], []]
+    assert seen["answered_with"].startswith("access-report:sha256:")  # the register links the report sent
+    assert seen["report_languages"] == ["kk", "ru", "en"]
+    assert seen["bundle"].verified, seen["bundle"]  # offline, with the public key alone
+    assert seen["bundle"].erased_subjects == 1
+    assert seen["bundle_events"] == on_kafka  # byte for byte the records on consent.events.v1
 
 
 def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: str) -> dict[str, Any]:
@@ -155,6 +171,23 @@ def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: s
     command("card", "2026-05-04", TABLET, "/cards", {"card_number": "6001 0000 0000 0002"})
     command("opt-out", "2026-05-05", TABLET, "/marketing/opt-out", {"channels": ["sms"]})
     seen["opted_out"] = check("marketing", "sms", lambda state: "sms" in state.get("opted_out", {}))
+    clock.on("2026-05-06")
+    assert ledger.post("/v1/requests", json=request_body("access", subject, "2026-05-06"), headers=DPO).is_success
+    answered = ledger.post(
+        f"/v1/subjects/{subject}/requests/rq-1/access-report", json={"command_id": "answer", "lang": "kk"}, headers=DPO
+    ).json()
+    report_url = f"/v1/subjects/{subject}/access-report"
+    seen["report_languages"] = [
+        lang for lang in ("kk", "ru", "en")
+        if HEADINGS[lang] in ledger.get(report_url, params={"lang": lang, "format": "html"}, headers=DPO).text
+    ]  # fmt: skip
+    seen["answered_with"] = eventually(
+        lambda: next(
+            (r["response_ref"] for r in projector.get(f"/v1/subjects/{subject}/requests", headers=DPO).json()
+             if r["response_ref"] == answered["response_ref"]),
+            None,
+        )
+    )  # fmt: skip
     command("withdraw", "2026-05-22", TABLET, "/withdrawals", {"filed_on": "2026-05-22"})
     seen["pending"] = check("marketing", "email", lambda state: state["status"] == "withdrawal_pending")
     command("withdrawn", "2026-06-08", DPO, "/withdrawals/completion", {})
@@ -187,4 +220,22 @@ def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: s
         for at in ("2026-05-21T12:00:00+05:00", "2026-05-22T12:00:00+05:00")
     ]  # fmt: skip
     seen["relay_lag"] = eventually(lambda: ledger.get("/health").json()["details"]["relay"]["lag"] == 0)
+    bundle = Path(tempfile.mkdtemp()) / "evidence.zip"
+    bundle.write_bytes(ledger.get("/v1/evidence/bundle", params={"subject_id": subject}, headers=DPO).content)
+    public_key = load_public_key(ledger.get("/v1/evidence/public-key").content)
+    seen["bundle"] = verify_bundle(bundle, public_key)
+    with zipfile.ZipFile(bundle) as opened:
+        seen["bundle_events"] = opened.read(EVENTS).splitlines()
+    shutil.rmtree(bundle.parent)
     return seen
+
+
+async def record_values(bootstrap: str, topic: str, subject: str) -> list[bytes]:
+    """The subject's records on the topic, as bytes, in ledger order."""
+    values: list[bytes] = []
+
+    async def collect(batch: Batch) -> None:
+        values.extend(record.value for record in batch if record.key == subject.encode())
+
+    await read_to_end(bootstrap, topic, collect)
+    return sorted(values, key=lambda value: orjson.loads(value)["position"])

@@ -445,7 +445,9 @@ def test_answering_an_access_request_records_the_report_sent_and_the_report_rebu
     assert answered.status_code == 201, answered.json()
     body = answered.json()
     report_id = body["report"]["report_id"]
-    assert body["response_ref"] == f"access-report:{report_id}@2026-05-26T06:30:00.000000Z"
+    # As of the subject's last act before the answer: the second request, recorded 1 µs after the first.
+    last_act = "2026-05-22T05:00:00.000001Z"
+    assert body["response_ref"] == f"access-report:{report_id}@{last_act}"
     assert HEADINGS["kk"] in body["html"]
     history = api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).json()
     answer = history["events"][-1]
@@ -460,7 +462,7 @@ def test_answering_an_access_request_records_the_report_sent_and_the_report_rebu
 
     clock.on("2026-05-27")
     rebuilt = api.get(
-        f"/v1/subjects/{subject}/access-report", params={"as_of": "2026-05-26T06:30:00Z"}, headers=auth("dpo")
+        f"/v1/subjects/{subject}/access-report", params={"as_of": last_act}, headers=auth("dpo")
     )
     assert rebuilt.json()["report_id"] == report_id
     assert rebuilt.json() == body["report"]

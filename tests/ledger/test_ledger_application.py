@@ -8,6 +8,7 @@ from schemas.chain import chain_problems
 from services.ledger.application import Ledger
 from services.ledger.contract import to_envelope
 from services.ledger.domain.errors import RuleViolationError
+from services.ledger.domain.state import Context
 from services.ledger.domain.vocabulary import Channel, DataCategory, ErasureGround, Purpose
 from services.ledger.pii.keys import SubjectErasedError
 from tests.ledger.conftest import at, ctx, make_ledger, new_subject, tablet_consent
@@ -114,3 +115,18 @@ def test_a_crash_between_recording_an_erasure_and_destroying_the_key_is_mended_b
     assert again.value.rule == "subject_erased"
     with pytest.raises(SubjectErasedError):
         ledger.cipher.decrypt(str(subject), token)
+
+
+def test_a_subjects_events_are_recorded_in_increasing_time_even_when_a_clock_runs_behind(ledger: Ledger) -> None:
+    subject = new_subject()
+    ledger.grant_consent(subject, Context("c1", "instance-a", at("2026-05-04", "10:00")), tablet_consent(), None)
+    ledger.opt_out_of_marketing(subject, Context("c2", "instance-b", at("2026-05-04", "09:59")), [Channel.SMS])
+    ledger.opt_out_of_marketing(subject, ctx("c3", "2026-05-04"), [Channel.EMAIL])  # the grant's clock again
+
+    events, _ = ledger.history(subject)
+    as_of_grant, _ = ledger.history(subject, as_of=at("2026-05-04", "10:00"))
+
+    times = [event.timestamp for event in events]
+    assert times == sorted(set(times)), "strictly increasing"
+    assert events[1].occurred_at == at("2026-05-04", "09:59").isoformat(), "when it happened is kept as told"
+    assert [event.originator_version for event in as_of_grant] == [1]  # a prefix, never a gap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, Self
 from uuid import UUID
 
@@ -14,6 +14,8 @@ from services.ledger.domain import events as e
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.terms import ConsentTerms
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, DataCategory
+
+ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class WorkingDays(Protocol):
@@ -117,9 +119,12 @@ class SubjectState(Aggregate):
     # --- recording ----------------------------------------------------------------------------
 
     def _record(self, event_class: type[e.SubjectEvent], ctx: Context, pii: str | None = None, **fields: Any) -> str:
+        # A subject's events are recorded in strictly increasing time, even when ledger instances' clocks
+        # disagree a little: so "the history as of T" is always a prefix of the subject's events.
+        recorded = ctx.now if self.version == 0 else max(ctx.now, self.modified_on + ONE_MICROSECOND)
         self.trigger_event(
             event_class,
-            timestamp=ctx.now,
+            timestamp=recorded,
             command_id=ctx.command_id,
             actor=ctx.actor,
             occurred_at=(ctx.occurred_at or ctx.now).isoformat(),
