@@ -17,7 +17,7 @@ def leaf_hash(event_hash: str) -> bytes:
     return hashlib.sha256(b"\x00" + event_hash.encode("ascii")).digest()
 
 
-def _node(left: bytes, right: bytes) -> bytes:
+def _node(left: bytes | bytearray, right: bytes | bytearray) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
@@ -110,18 +110,18 @@ class Tree:
         if len(leaves) % 32:
             raise ValueError("leaves are 32-byte hashes laid end to end")
         self.size = len(leaves) // 32
-        self._levels = [bytes(leaves)]
+        self._levels: list[bytes | bytearray] = [leaves]  # kept, not copied: the caller hands it over
         while len(self._levels[-1]) > 32:
             below, above = self._levels[-1], bytearray()
             for start in range(0, len(below) - 32, 64):
                 above += _node(below[start : start + 32], below[start + 32 : start + 64])
             if (len(below) // 32) % 2:
                 above += below[-32:]
-            self._levels.append(bytes(above))
+            self._levels.append(above)
 
     def root(self) -> bytes:
         """The tree's root (SHA-256 of nothing for an empty tree)."""
-        return self._levels[-1] if self.size else hashlib.sha256(b"").digest()
+        return bytes(self._levels[-1]) if self.size else hashlib.sha256(b"").digest()
 
     def proof(self, index: int) -> list[bytes]:
         """The audit path of leaf `index`, bottom up, as verify_inclusion takes it."""
@@ -131,6 +131,6 @@ class Tree:
         for level in self._levels[:-1]:
             sibling = index ^ 1
             if sibling * 32 < len(level):
-                path.append(level[sibling * 32 : sibling * 32 + 32])
+                path.append(bytes(level[sibling * 32 : sibling * 32 + 32]))
             index >>= 1
         return path

@@ -130,7 +130,11 @@ def bundle(
     end: str | None = typer.Option(None, "--to", help="Only events recorded before (ISO 8601, with offset)."),
 ) -> None:
     """Write a signed evidence bundle for a regulator: one subject, a time range, or (by default) everything."""
-    scope = Scope(subject, _moment(start, "--from"), _moment(end, "--to"))
+    try:
+        scope = Scope(subject, _moment(start, "--from"), _moment(end, "--to"))
+    except ValueError as error:
+        console.print(f"[red]cannot make an evidence bundle:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from error
     wired = _ledger_or_exit("make an evidence bundle")
     if wired.signing_key is None:
         console.print("[red]cannot make an evidence bundle:[/] CONSENT_LEDGER_SIGNING_KEY is not set")

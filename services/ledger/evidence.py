@@ -2,11 +2,12 @@
 
 The format is the public contract in schemas/evidence.py; `schemas/evidence_verifier.py` checks a bundle
 with the public key alone. One pass over the event store writes the events (the exact bytes of
-their Kafka records) straight into the ZIP while collecting each event's Merkle leaf (32 bytes)
-and each exported subject's chain ends; the proofs, chains, collection proofs, form texts, the
-signed checkpoint and the signed manifest follow. Memory grows by 32 bytes per event in the
-ledger (plus 64 per exported event of a partial bundle, and a little per exported subject), never
-by whole events.
+their Kafka records) straight into the ZIP while it builds the Merkle root and notes each exported
+subject's chain ends; the proofs, chains, collection proofs, form texts, the signed checkpoint and
+the signed manifest follow. Memory never holds whole events: it grows by 44 bytes per exported
+event (its id and leaf index) and a few hundred per exported subject (its chain ends, held as
+text); a partial bundle, which carries inclusion proofs, also keeps the tree: about 64 bytes per
+event of the whole ledger. A page of events (PAGE) is the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -44,6 +46,19 @@ class Scope:
     start: datetime | None = None
     end: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError("the start of the range must come before its end")
+        self.bounds  # noqa: B018 - fails here, not mid-bundle, for a moment UTC cannot hold (year 9999 and beyond)
+
+    @cached_property
+    def bounds(self) -> tuple[str | None, str | None]:
+        """The range's ends as canonical UTC text (None: open)."""
+        try:
+            return (utc_text(self.start) if self.start else None, utc_text(self.end) if self.end else None)
+        except OverflowError:
+            raise ValueError("a bound of the range is beyond what UTC time can hold") from None
+
     @property
     def kind(self) -> str:
         """subject, range or all."""
@@ -53,21 +68,16 @@ class Scope:
 
     def describe(self) -> dict[str, Any]:
         """The scope as the manifest states it."""
-        return {
-            "kind": self.kind,
-            "subject": str(self.subject) if self.subject else None,
-            "from": utc_text(self.start) if self.start else None,
-            "to": utc_text(self.end) if self.end else None,
-        }
+        start, end = self.bounds
+        return {"kind": self.kind, "subject": str(self.subject) if self.subject else None, "from": start, "to": end}
 
     def includes(self, envelope: dict[str, Any]) -> bool:
         """Whether the event belongs in the bundle."""
         if self.subject is not None and envelope["subject"] != str(self.subject):
             return False
+        start, end = self.bounds
         recorded = envelope["recordedat"]  # canonical UTC text: compares as the moment it names
-        return (self.start is None or recorded >= utc_text(self.start)) and (
-            self.end is None or recorded < utc_text(self.end)
-        )
+        return (start is None or recorded >= start) and (end is None or recorded < end)
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,8 @@ class _Chain:
 class _Collected:
     """What the pass over the ledger gathers besides the events it writes."""
 
-    def __init__(self) -> None:
-        self.leaves = bytearray()  # every event's leaf, in ledger order
+    def __init__(self, complete: bool) -> None:
+        self.leaves: bytearray | None = None if complete else bytearray()  # every leaf, for the proofs
         self.root = RootBuilder()
         self.last_position = 0
         self.exported = array("q")  # leaf index of each exported event
@@ -120,7 +130,8 @@ class _Collected:
 
     def leaf(self, envelope: dict[str, Any]) -> int:
         leaf = leaf_hash(envelope["hash"])
-        self.leaves += leaf
+        if self.leaves is not None:
+            self.leaves += leaf
         self.root.append(leaf)
         self.last_position = envelope["position"]
         return self.root.size - 1
@@ -175,9 +186,9 @@ def write_bundle(
     progress: Progress = lambda n: None,
 ) -> BundleSummary:
     """Write the evidence bundle of `scope` to `path` (replaced if it exists) and say what it holds."""
-    collected = _Collected()
-    files: dict[str, dict[str, Any]] = {}
     complete = scope.kind == "all"
+    collected = _Collected(complete)
+    files: dict[str, dict[str, Any]] = {}
     partial = path.with_name(path.name + ".partial")
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=COMPRESSION) as bundle:
@@ -193,7 +204,7 @@ def write_bundle(
                     events.write(b"".join(line + b"\n" for line in lines))
                 files[spec.EVENTS] = events.entry()
             checkpoint = key.checkpoint(collected.root.size, collected.root.root(), collected.last_position, now)
-            files[spec.PROOFS] = _write(bundle, spec.PROOFS, _proof_lines(collected, complete))
+            files[spec.PROOFS] = _write(bundle, spec.PROOFS, _proof_lines(collected))
             files[spec.CHAINS] = _write(bundle, spec.CHAINS, _chain_lines(collected))
             collected.collection.seek(0)
             files[spec.COLLECTION] = _write(bundle, spec.COLLECTION, iter(collected.collection))
@@ -235,8 +246,8 @@ def _write(bundle: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dict[
         return out.entry()
 
 
-def _proof_lines(collected: _Collected, complete: bool) -> Iterator[bytes]:
-    tree = None if complete else Tree(collected.leaves)
+def _proof_lines(collected: _Collected) -> Iterator[bytes]:
+    tree = None if collected.leaves is None else Tree(collected.leaves)  # a complete bundle needs no proofs
     for number, index in enumerate(collected.exported):
         event_id = collected.exported_ids[number * 36 : number * 36 + 36].decode("ascii")
         proof = [] if tree is None else [node.hex() for node in tree.proof(index)]

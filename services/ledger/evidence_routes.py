@@ -89,23 +89,23 @@ def evidence_router() -> APIRouter:
         end: Annotated[AwareDatetime | None, Query(alias="to", description="Recorded before.")] = None,
     ) -> FileResponse:
         """A signed evidence bundle (ZIP) of one subject, a time range, or everything; verify it with
-        `consent-ledger verify-bundle` or schemas.evidence.verify_bundle and the public key."""
+        `consent-ledger verify-bundle` or schemas.evidence_verifier.verify_bundle and the public key."""
         wired, key = services_of(request), signing_key_of(request)
-        if start and end and start >= end:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`from` must be before `to`")
+        try:
+            scope = Scope(subject_id, start, end)
+        except ValueError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        if subject_id is not None and not (await to_thread.run_sync(wired.ledger.history, subject_id))[0]:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
         folder = Path(tempfile.mkdtemp(prefix="evidence-"))
         path = folder / "evidence.zip"
-        scope = Scope(subject_id, start, end)
         try:
-            summary = await to_thread.run_sync(
+            await to_thread.run_sync(
                 lambda: write_bundle(wired.ledger, wired.forms, key, scope=scope, path=path, now=wired.clock())
             )
         except BaseException:
             _remove(folder)
             raise
-        if scope.kind == "subject" and summary.events == 0:
-            _remove(folder)
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
         name = f"evidence-{scope.kind}-{wired.clock():%Y%m%dT%H%M%S}.zip"
         cleanup = BackgroundTask(_remove, folder)
         return FileResponse(path, media_type="application/zip", filename=name, background=cleanup)

@@ -11,9 +11,9 @@ import asyncio
 import logging
 import time
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from anyio import to_thread
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -43,7 +43,8 @@ def projector_broker(
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-projector", enable_idempotence=True)
     topic = settings.events_topic
 
-    @broker.subscriber(
+    resume = ResumeFromStore(store, topic)
+    subscriber = broker.subscriber(
         topic,
         group_id=group_id or settings.projector_group_id,
         batch=True,
@@ -51,7 +52,11 @@ def projector_broker(
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        listener=resume,
     )
+    resume.subscriber = subscriber
+
+    @subscriber
     async def on_events(message: KafkaMessage) -> None:
         records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
         try:
@@ -73,6 +78,27 @@ def projector_broker(
             return None
 
     return broker
+
+
+class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Each partition this projector is given resumes at the store's next offset, not the group's.
+
+    The store's offsets commit with the rows they produced, so they are the truth: a store restored
+    from a backup, or rebuilt empty for a new read-model version, is caught up from where it stands.
+    """
+
+    def __init__(self, store: ProjectionStore, topic: str) -> None:
+        self.store, self.topic = store, topic
+        self.subscriber: Any = None  # set once the subscriber exists; its `consumer` is the AIOKafkaConsumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to do: offsets are in the store already."""
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Seek every assigned partition to the store's next offset for it (0 when the store has none)."""
+        offsets = await to_thread.run_sync(self.store.next_offsets, self.topic)
+        for partition in assigned:
+            self.subscriber.consumer.seek(partition, offsets.get(partition.partition, 0))
 
 
 async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) -> int:

@@ -180,6 +180,8 @@ def _transferred(state: State, event_id: str, envelope: Envelope) -> None:
 def _erased(state: State, event_id: str, envelope: Envelope) -> None:
     ground = _data(envelope, PersonalDataErased).ground
     state["erased"] = {"event_id": event_id, "ground": ground, "at": utc_text(envelope.time)}
+    if state["withdrawal"] is not None:  # processing ended before the pending withdrawal took effect
+        _settle_withdrawal(state, state["withdrawal"]["request_event_id"], "lapsed", event_id)
 
 
 def _card_linked(state: State, event_id: str, envelope: Envelope) -> None:

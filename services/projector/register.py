@@ -13,7 +13,7 @@ from typing import Any
 
 Sql = Callable[[str], str]
 
-# No migration system yet: a store created before these columns existed is rebuilt by a replay.
+# A store of an older READ_MODEL_VERSION (store.py) is dropped and rebuilt from offset 0.
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS subject_requests (
         subject_id TEXT NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, received_on TEXT NOT NULL,
@@ -70,12 +70,12 @@ def open_requests(cursor: Any, sql: Sql, due_before: date | None) -> list[dict[s
     cursor.execute(
         sql(
             f"SELECT r.subject_id, r.request_id, r.kind, r.received_on, r.due_on, {_EFFECTIVE_ON} "  # noqa: S608
-            "FROM subject_requests r WHERE r.status = 'open' AND r.due_on < %s "
-            "ORDER BY r.due_on, r.subject_id, r.request_id"
+            "FROM subject_requests r WHERE r.status = 'open' AND r.due_on < %s"
         ),
         ((due_before or date.max).isoformat(),),
     )
-    return _rows(cursor, ("subject_id", "request_id", "kind", "received_on", "due_on", "effective_on"))
+    names = ("subject_id", "request_id", "kind", "received_on", "due_on", "effective_on")
+    return _rows(cursor, names, ("due_on", "subject_id", "request_id"))
 
 
 def subject_requests(cursor: Any, sql: Sql, subject_id: str) -> list[dict[str, Any]]:
@@ -84,11 +84,11 @@ def subject_requests(cursor: Any, sql: Sql, subject_id: str) -> list[dict[str, A
         sql(
             "SELECT r.request_id, r.kind, r.received_on, r.due_on, r.status, r.answered_on, r.response_ref, "  # noqa: S608
             f"r.reason, {_EFFECTIVE_ON} FROM subject_requests r "
-            "WHERE r.subject_id = %s ORDER BY r.received_on, r.request_id"
+            "WHERE r.subject_id = %s"
         ),
         (subject_id,),
     )
-    return _rows(cursor, ("request_id", *_REQUEST, "effective_on"))
+    return _rows(cursor, ("request_id", *_REQUEST, "effective_on"), ("received_on", "request_id"))
 
 
 def withdrawal_applications(cursor: Any, sql: Sql, status: str | None) -> list[dict[str, Any]]:
@@ -97,12 +97,14 @@ def withdrawal_applications(cursor: Any, sql: Sql, status: str | None) -> list[d
     cursor.execute(
         sql(
             "SELECT subject_id, event_id, filed_on, effective_on, status, outcome_event_id, reason, legal_basis "  # noqa: S608
-            f"FROM withdrawal_applications {where}ORDER BY effective_on, subject_id, event_id"
+            f"FROM withdrawal_applications {where}"
         ),
         () if status is None else (status,),
     )
-    return _rows(cursor, ("subject_id", "event_id", *_APPLICATION))
+    return _rows(cursor, ("subject_id", "event_id", *_APPLICATION), ("effective_on", "subject_id", "event_id"))
 
 
-def _rows(cursor: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _rows(cursor: Any, names: tuple[str, ...], order: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows as dicts, sorted here by code point: PostgreSQL's ORDER BY follows the database's collation."""
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return sorted(rows, key=lambda row: tuple(row[name] for name in order))

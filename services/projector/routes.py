@@ -101,7 +101,7 @@ class WithdrawalApplication(BaseModel):
     filed_on: date
     effective_on: date = Field(examples=["2026-06-08"])
     status: Literal["pending", "refused", "withdrawn", "lapsed"] = Field(
-        description="lapsed: the consent expired before the withdrawal took effect."
+        description="lapsed: the consent expired, or the data was erased, before the withdrawal took effect."
     )
     outcome_event_id: str | None = Field(description="The refusal, withdrawal or expiry that settled it.")
     reason: str | None = Field(description="Why it was refused.", examples=["unfulfilled_obligation"])

@@ -7,6 +7,7 @@ gives the same rows. Works on SQLite (embedded default) and PostgreSQL, through 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +26,15 @@ from services.platform.settings import store_kind
 from services.projector import register
 from services.projector.projection import evolve, initial_state
 
+log = logging.getLogger(__name__)
 APPLIED = Counter("consent_projector_events_applied", "Events folded into the projector's read models")
+# Bump when the state kept per subject or the tables change: a store of another version is rebuilt.
+READ_MODEL_VERSION = 2
+SCHEMA_LOCK = 0x70726F6A  # "proj": serialises instances creating or rebuilding the tables
+TABLES = (
+    "projector_offsets", "subject_state", "transfer_register", "subject_requests", "withdrawal_applications",
+    "cascade_outbox",
+)  # fmt: skip
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS projector_offsets (
         topic TEXT NOT NULL, partition_id INTEGER NOT NULL, next_offset BIGINT NOT NULL,
@@ -84,8 +93,41 @@ class ProjectionStore:
         else:
             self._connection = psycopg.connect(url, autocommit=True)
         with self._transaction() as cursor:
-            for statement in SCHEMA:
-                cursor.execute(statement)
+            self._create_or_rebuild(cursor)
+
+    def _create_or_rebuild(self, cursor: Any) -> None:
+        """Create the tables; read models of another version are dropped with their offsets, so the
+        projector rebuilds them from offset 0 (the log is the source; cascade command ids repeat harmlessly)."""
+        if self.kind == "postgresql":  # instances starting together: one decides at a time
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        cursor.execute("CREATE TABLE IF NOT EXISTS projector_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        cursor.execute(self._sql("SELECT value FROM projector_meta WHERE name = %s"), ("read_model_version",))
+        row = cursor.fetchone()
+        if row is not None and int(row[0]) == READ_MODEL_VERSION:
+            return
+        if row is not None or self._has_table(cursor, "subject_state"):
+            found = row[0] if row else "1"
+            log.warning(
+                "read models of version %s found: rebuilding version %s from offset 0", found, READ_MODEL_VERSION
+            )
+            for table in TABLES:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in SCHEMA:
+            cursor.execute(statement)
+        cursor.execute(
+            self._sql(
+                "INSERT INTO projector_meta (name, value) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            ),
+            ("read_model_version", str(READ_MODEL_VERSION)),
+        )
+
+    def _has_table(self, cursor: Any, table: str) -> bool:
+        if self.kind == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+            return cursor.fetchone() is not None
+        cursor.execute("SELECT to_regclass(%s)", (table,))
+        return cursor.fetchone()[0] is not None
 
     def close(self) -> None:
         """Close the connection."""

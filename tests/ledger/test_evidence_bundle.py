@@ -195,11 +195,17 @@ def test_over_http_the_dpo_registers_a_form_and_downloads_a_bundle_that_verifies
         refused = api.get("/v1/evidence/bundle", params={"subject_id": str(a)}, headers=auth("auditor"))
         download = api.get("/v1/evidence/bundle", params={"subject_id": str(a)}, headers=auth("dpo"))
         unknown = api.get("/v1/evidence/bundle", params={"subject_id": str(new_subject())}, headers=auth("dpo"))
+        backwards = {"from": "2026-06-01T00:00:00+05:00", "to": "2026-05-01T00:00:00+05:00"}
+        bad_ranges = [
+            api.get("/v1/evidence/bundle", params=params, headers=auth("dpo")).status_code
+            for params in (backwards, {"from": "9999-12-31T23:00:00-05:00"})
+        ]
 
     assert registered.status_code == 201
     assert registered.json() == {"text_sha256": FORM.text_sha256}
     assert text.text == FORM.text
     assert (refused.status_code, download.status_code, unknown.status_code) == (403, 200, 404)
+    assert bad_ranges == [422, 422]  # a clear answer, not a 500
     (tmp_path / "download.zip").write_bytes(download.content)
     verdict = verify_bundle(tmp_path / "download.zip", load_public_key(public_pem.encode()))
     assert (verdict.verified, verdict.events) == (True, 8), verdict

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from schemas.events import Envelope, parse_envelope
-from services.ledger.domain.vocabulary import RequestKind, WithdrawalRefusalReason
+from services.ledger.domain.vocabulary import ErasureGround, RequestKind, WithdrawalRefusalReason
 from services.projector.http import create_app
 from services.projector.settings import ProjectorSettings
 from services.projector.store import Consumed, ProjectionStore
@@ -150,6 +150,18 @@ def test_a_withdrawal_still_pending_when_the_consent_expires_lapses(api: TestCli
     assert [(w["effective_on"], w["status"], w["outcome_event_id"]) for w in everything] == [
         ("2026-06-08", "lapsed", expiry)
     ]
+
+
+def test_a_withdrawal_still_pending_when_the_data_is_erased_lapses(api: TestClient) -> None:
+    subject = given_consent()
+    subject.request_withdrawal(ctx("withdrawal"), FRIDAY_22_MAY, CALENDAR)
+    erasure = subject.erase_data(ctx("erase", actor=DPO), ErasureGround.SUBJECT_OR_AUTHORITY_DEMAND, "subject")
+    feed(api, published(subject))
+
+    everything = api.get("/v1/withdrawals", params={"status": "all"}, headers=DPO_AUTH).json()
+
+    assert api.get("/v1/withdrawals", headers=DPO_AUTH).json() == []  # not pending for ever
+    assert [(w["status"], w["outcome_event_id"]) for w in everything] == [("lapsed", erasure)]
 
 
 def test_an_answered_access_request_links_the_report_sent_and_leaves_the_open_list(api: TestClient) -> None:
