@@ -461,9 +461,7 @@ def test_answering_an_access_request_records_the_report_sent_and_the_report_rebu
     assert answer["causationid"] == history["events"][1]["id"], "caused by the request it answers"
 
     clock.on("2026-05-27")
-    rebuilt = api.get(
-        f"/v1/subjects/{subject}/access-report", params={"as_of": last_act}, headers=auth("dpo")
-    )
+    rebuilt = api.get(f"/v1/subjects/{subject}/access-report", params={"as_of": last_act}, headers=auth("dpo"))
     assert rebuilt.json()["report_id"] == report_id
     assert rebuilt.json() == body["report"]
     assert rebuilt.json()["requests"][0]["status"] == "open", "the report sent does not contain its own answer"
