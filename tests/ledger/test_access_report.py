@@ -9,19 +9,16 @@ nothing of B's or of the representative's.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -54,8 +51,8 @@ from services.ledger.domain.vocabulary import (
 )
 from services.ledger.http import create_app
 from services.ledger.report_texts import LANGUAGES, TEXTS
-from services.ledger.settings import LedgerSettings
 from tests.ledger.conftest import at, ctx, make_ledger, tablet_consent
+from tests.ledger.test_http_api import Clock, auth, http_settings
 
 CONTROLLER = Controller("ESPERANCE-RK LLP", "220240037922")
 POWER_OF_ATTORNEY = "poa-2026-0042"
@@ -342,47 +339,17 @@ def test_a_subject_the_ledger_knows_nothing_about_has_no_report(ledger: Ledger) 
 
 # --- over HTTP ---------------------------------------------------------------------------------
 
-TOKENS = {
-    "tablet": ("tablet-token-0123456789", ["consent:write"]),
-    "dpo": ("dpo-token-0123456789abc", ["dpo", "read"]),
-    "auditor": ("auditor-token-012345678", ["read"]),
-}
-
-
-def auth(who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[who][0]}"}
-
-
-class Clock:
-    """The ledger's clock in these tests: set `now` to move through the days of a scenario."""
-
-    def __init__(self) -> None:
-        self.now = at("2026-05-04")
-
-    def on(self, day: str, time: str = "10:00") -> None:
-        self.now = at(day, time)
-
-    def __call__(self) -> datetime:
-        return self.now
-
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    clock = Clock()
+    clock.on("2026-05-04")
+    return clock
 
 
 @pytest.fixture
 def api(store_url: str, clock: Clock) -> Iterator[TestClient]:
-    settings = LedgerSettings(
-        ledger_store=store_url,
-        ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
-        ledger_identity_secret="identity-secret-for-tests-0123456789",
-        api_tokens=orjson.dumps({token: {"name": who, "scopes": s} for who, (token, s) in TOKENS.items()}).decode(),
-        ledger_consume_commands=False,
-        scheduler_interval_seconds=0,
-        ledger_run_relay=False,
-    )
-    with TestClient(create_app(wired=build(settings, clock))) as client:
+    with TestClient(create_app(wired=build(http_settings(store_url), clock))) as client:
         yield client
 
 

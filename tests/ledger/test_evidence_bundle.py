@@ -24,10 +24,9 @@ from services.ledger.domain.vocabulary import Channel, DataCategory, ErasureGrou
 from services.ledger.evidence import Scope, write_bundle
 from services.ledger.forms import Form, FormTexts
 from services.ledger.http import create_app
-from services.ledger.settings import LedgerSettings
 from services.ledger.signing import SigningKey
-from tests.ledger.conftest import MASTER_TEXT, at, ctx, ledger_env, make_ledger, new_subject, tablet_consent
-from tests.ledger.test_http_api import TOKENS, auth
+from tests.ledger.conftest import at, ctx, ledger_env, make_ledger, new_subject, tablet_consent
+from tests.ledger.test_http_api import auth, http_settings
 
 FORM = Form("loyalty-consent", "2026.1", "kk", "Дербес деректерді жинауға және өңдеуге келісім (synthetic test form)")
 KEY = SigningKey.generate()
@@ -177,14 +176,7 @@ def test_the_command_line_writes_a_bundle_and_verifies_it_with_the_public_key_fi
 
 
 def test_over_http_the_dpo_registers_a_form_and_downloads_a_bundle_that_verifies(tmp_path: Path) -> None:
-    settings = LedgerSettings(
-        ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
-        ledger_master_key=MASTER_TEXT,
-        ledger_identity_secret="identity-secret-for-tests-0123456789",
-        ledger_signing_key=KEY.seed_base64(),
-        api_tokens=orjson.dumps({token: {"name": who, "scopes": s} for who, (token, s) in TOKENS.items()}).decode(),
-        ledger_consume_commands=False, scheduler_interval_seconds=0, ledger_run_relay=False,
-    )  # fmt: skip
+    settings = http_settings(f"sqlite:///{tmp_path / 'ledger.sqlite3'}", ledger_signing_key=KEY.seed_base64())
     wired = build(settings)
     a, _ = life_cycle(wired.ledger)
     with TestClient(create_app(wired=wired)) as api:

@@ -36,8 +36,8 @@ class Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 5, 4, 10, tzinfo=UTC)
 
-    def on(self, day: str) -> None:
-        self.now = datetime.fromisoformat(f"{day}T10:00:00+05:00")
+    def on(self, day: str, time: str = "10:00") -> None:
+        self.now = datetime.fromisoformat(f"{day}T{time}:00+05:00")
 
     def __call__(self) -> datetime:
         return self.now
@@ -48,18 +48,25 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def api(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
-    settings = LedgerSettings(
-        ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
+def http_settings(store_url: str, **changes: Any) -> LedgerSettings:
+    """A ledger serving HTTP only (no Kafka consumer, relay or scheduler) with the TOKENS above."""
+    return LedgerSettings(
+        ledger_store=store_url,
         ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
         ledger_identity_secret="identity-secret-for-tests-0123456789",
         api_tokens=orjson.dumps({token: {"name": who, "scopes": s} for who, (token, s) in TOKENS.items()}).decode(),
         ledger_consume_commands=False,
         scheduler_interval_seconds=0,
         ledger_run_relay=False,
+        **changes,
     )
-    with TestClient(create_app(wired=build(settings, clock))) as client:
+
+
+@pytest.fixture
+def api(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
+    with TestClient(
+        create_app(wired=build(http_settings(f"sqlite:///{tmp_path / 'ledger.sqlite3'}"), clock))
+    ) as client:
         yield client
 
 
