@@ -1,6 +1,9 @@
 """Evidence bundles: what the ledger hands a regulator, and what the regulator checks it with.
 
-A bundle is one ZIP file (deflated members, ZIP64 allowed) holding:
+A bundle is one ZIP file (deflated members, ZIP64 allowed) laid out plainly: the first member's
+local header at byte 0, the members end to end (each followed by its data descriptor if its flags
+say so), then the central directory and its end record, which ends the file (no comment). Nothing
+else may hide before, between or after them. It holds:
 
 - `manifest.json`: canonical JSON (see `schemas.envelope.canonical_bytes`)::
 
@@ -14,7 +17,16 @@ A bundle is one ZIP file (deflated members, ZIP64 allowed) holding:
        "files": {"<member name>": {"sha256": "<hex of the member's bytes>", "bytes": <size>}, ...}}
 
   `files` lists every member except manifest.json and manifest.sig.
-- `manifest.sig`: the Ed25519 signature of manifest.json's exact bytes, base64 (ASCII, no newline).
+  `scope` says which events the bundle holds, and the verifier holds the events to it:
+  - "all": every event of the ledger up to the checkpoint; `complete` is true (and only here), the
+    other fields null;
+  - "subject": the events of `subject` (recorded in [from, to) when either is set); the subject's
+    chain starts at version 1 unless `from` is set;
+  - "range": the events recorded in [from, to), `subject` null, at least one bound set.
+  A null bound is open. `recordedat`, `from` and `to` are canonical UTC text (`utc_text`), which
+  compares as the moments it names.
+- `manifest.sig`: the Ed25519 signature of `manifest_message(<manifest.json's exact bytes>)`, base64
+  (ASCII, no newline).
 - `checkpoint.json`: a signed tree head, canonical JSON::
 
       {"log": "<LOG_ID>", "tree_size": n, "root": "<hex>", "last_position": <ledger position of leaf n-1>,
@@ -22,7 +34,9 @@ A bundle is one ZIP file (deflated members, ZIP64 allowed) holding:
 
   The tree is schemas.merkle's over the first n events of the ledger in position order: leaf i is
   `leaf_hash(hash of the event at rank i)`. Positions may have gaps; leaf indexes do not.
-  `signature` is Ed25519 over `checkpoint_message(checkpoint)`: the canonical JSON without `signature`.
+  `signature` is Ed25519 over `checkpoint_message(checkpoint)`: CHECKPOINT_DOMAIN then the canonical
+  JSON without `signature`. The ledger's one key signs checkpoints and manifests; the domain prefixes
+  keep a signature made for one from ever passing for the other (or for anything else the key signs).
 - `events.ndjson`: one envelope per line, the exact bytes of its consent.events.v1 record value
   (canonical JSON, with `position`), in ascending position order.
 - `proofs.ndjson`: one line per line of events.ndjson, same order:
@@ -67,6 +81,8 @@ PROOFS = "proofs.ndjson"
 CHAINS = "chains.ndjson"
 COLLECTION = "collection.ndjson"
 FORMS_DIR = "forms/"
+CHECKPOINT_DOMAIN = b"kz.esperance.consent.checkpoint/1\n"  # what a checkpoint's signed message starts with
+MANIFEST_DOMAIN = b"kz.esperance.consent.manifest/1\n"  # what manifest.sig's signed message starts with
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -75,8 +91,13 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 def checkpoint_message(checkpoint: Mapping[str, Any]) -> bytes:
-    """The bytes a checkpoint's signature covers: its canonical JSON without `signature`."""
-    return canonical_bytes({key: value for key, value in checkpoint.items() if key != "signature"})
+    """The bytes a checkpoint's signature covers: CHECKPOINT_DOMAIN, then its canonical JSON without `signature`."""
+    return CHECKPOINT_DOMAIN + canonical_bytes({key: value for key, value in checkpoint.items() if key != "signature"})
+
+
+def manifest_message(manifest: bytes) -> bytes:
+    """The bytes manifest.sig covers: MANIFEST_DOMAIN, then manifest.json's exact bytes."""
+    return MANIFEST_DOMAIN + manifest
 
 
 def form_member(text_sha256: str) -> str:

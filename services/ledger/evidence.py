@@ -228,7 +228,7 @@ def write_bundle(
                 }
             )
             bundle.writestr(spec.MANIFEST, manifest)
-            bundle.writestr(spec.MANIFEST_SIGNATURE, key.sign(manifest))
+            bundle.writestr(spec.MANIFEST_SIGNATURE, key.sign(spec.manifest_message(manifest)))
         partial.replace(path)
     finally:
         collected.collection.close()

@@ -2,15 +2,19 @@
 
 Three synthetic subjects (no real person's data): one who consented on the tablet and kept going, one
 who consented on a form the ledger no longer holds, and one who withdrew and was erased, whose `pii`
-is ciphertext nobody can read any more. Bundles are complete (every leaf) or one subject's with
-inclusion proofs, and can be taken apart and rewritten the way an attacker would.
+is ciphertext nobody can read any more. Bundles are complete (every leaf), or one subject's and/or
+a range's with inclusion proofs, and can be taken apart and rewritten the way an attacker would; the
+ZIP itself can be written by zipfile (seeking or streaming) or byte by byte, gaps included.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import struct
 import uuid
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -35,6 +39,7 @@ from schemas.evidence import (
     checkpoint_message,
     form_member,
     key_id,
+    manifest_message,
 )
 from schemas.merkle import Tree, leaf_hash
 
@@ -140,17 +145,22 @@ class _Exported:
     leaf_index: int
 
 
-def bundle_members(key: Ed25519PrivateKey, subject: str | None = None) -> dict[str, bytes]:
-    """Every member of the bundle of `subject` (all events, complete, when None), as the spec lays them out."""
+def bundle_members(
+    key: Ed25519PrivateKey, subject: str | None = None, start: str | None = None, end: str | None = None
+) -> dict[str, bytes]:
+    """Every member of the bundle of `subject` and/or of the events recorded in [start, end), as the spec lays
+    them out (all events, complete, when all are None)."""
     ledger = synthetic_ledger()
     tree = Tree(b"".join(leaf_hash(envelope["hash"]) for envelope in ledger))
-    exported = [_Exported(e, i) for i, e in enumerate(ledger) if subject in (None, e["subject"])]
+    exported = [_Exported(e, i) for i, e in enumerate(ledger) if _in_scope(e, subject, start, end)]
+    complete = (subject, start, end) == (None, None, None)
+    kind = "all" if complete else "subject" if subject else "range"
     granted = [x.envelope for x in exported if x.envelope["type"] == event_type("ConsentGranted")]
     referenced = {e["data"]["terms"]["notice"]["text_sha256"] for e in granted}
     members = {
         EVENTS: _ndjson(x.envelope for x in exported),
         PROOFS: _ndjson(
-            {"id": x.envelope["id"], "leaf_index": x.leaf_index, "proof": [] if subject is None else _hex(tree, x)}
+            {"id": x.envelope["id"], "leaf_index": x.leaf_index, "proof": [] if complete else _hex(tree, x)}
             for x in exported
         ),
         CHAINS: _ndjson(_chains(x.envelope for x in exported)),
@@ -163,8 +173,8 @@ def bundle_members(key: Ed25519PrivateKey, subject: str | None = None) -> dict[s
         "format": FORMAT,
         "log": LOG_ID,
         "created_at": NOW,
-        "scope": {"kind": "all" if subject is None else "subject", "subject": subject, "from": None, "to": None},
-        "complete": subject is None,
+        "scope": {"kind": kind, "subject": subject, "from": start, "to": end},
+        "complete": complete,
         "forms_missing": sorted(referenced - {FORM_SHA256}),
         "key_id": key_id(key.public_key()),
     }
@@ -184,18 +194,21 @@ def seal(members: Mapping[str, bytes], manifest: Mapping[str, Any], key: Ed25519
             },
         }
     )
-    signature = b64(key.sign(stated)).encode() if key else members[MANIFEST_SIGNATURE]
+    signature = b64(key.sign(manifest_message(stated))).encode() if key else members[MANIFEST_SIGNATURE]
     return {MANIFEST: stated, MANIFEST_SIGNATURE: signature, **files}
 
 
-def reseal(members: Mapping[str, bytes], key: Ed25519PrivateKey | None = None) -> dict[str, bytes]:
-    """The manifest rewritten to fit the (altered) members: re-signed by `key`, or keeping its old signature."""
-    return seal(members, orjson.loads(members[MANIFEST]), key)
+def reseal(members: Mapping[str, bytes], key: Ed25519PrivateKey | None = None, **changes: Any) -> dict[str, bytes]:
+    """The manifest rewritten to fit the (altered) members, with `changes` to its fields: re-signed by `key`, or
+    keeping its old signature."""
+    return seal(members, {**orjson.loads(members[MANIFEST]), **changes}, key)
 
 
-def write_bundle(path: Path, key: Ed25519PrivateKey, subject: str | None = None) -> Path:
-    """A valid bundle of `subject` (or complete) at `path`, signed by `key`."""
-    return write_zip(path, bundle_members(key, subject))
+def write_bundle(
+    path: Path, key: Ed25519PrivateKey, subject: str | None = None, start: str | None = None, end: str | None = None
+) -> Path:
+    """A valid bundle of `subject` and/or [start, end) (or complete) at `path`, signed by `key`."""
+    return write_zip(path, bundle_members(key, subject, start, end))
 
 
 def write_zip(path: Path, members: Mapping[str, bytes]) -> Path:
@@ -204,6 +217,65 @@ def write_zip(path: Path, members: Mapping[str, bytes]) -> Path:
         for name, data in members.items():
             archive.writestr(name, data)
     return path
+
+
+def streamed_zip(members: Mapping[str, bytes], zip64: bool) -> bytes:
+    """The members as zipfile writes them to a stream it cannot seek back in: each followed by a data descriptor
+    (signature, CRC and sizes, 16 bytes or 24 with ZIP64), as the ledger's writer would on such a stream."""
+    stream = _Unseekable()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            with archive.open(name, "w", force_zip64=zip64) as member:
+                member.write(data)
+    return bytes(stream.data)
+
+
+class _Unseekable(io.RawIOBase):
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.data += data
+        return len(data)
+
+
+def hand_made_zip(
+    members: Mapping[str, bytes],
+    *,
+    descriptor: str | None = None,
+    zip64: bool = False,
+    gaps: Mapping[int, bytes] | None = None,
+) -> bytes:
+    """The members as a deflated ZIP written byte by byte: `descriptor` "signed" or "unsigned" follows each member
+    with a data descriptor (with or without its optional signature), `zip64` gives local headers ZIP64 sizes
+    (and descriptors 8-byte ones), and `gaps[i]` is slipped in before member i (len(members): before the central
+    directory), every offset recorded where things end up."""
+    out, central, gaps = bytearray(), bytearray(), gaps or {}
+    flags = 0x800 | (0x08 if descriptor else 0)  # UTF-8 names; CRC and sizes in a data descriptor
+    for number, (name, data) in enumerate(members.items()):
+        out += gaps.get(number, b"")
+        deflate = zlib.compressobj(wbits=-15)
+        packed, crc, raw = deflate.compress(data) + deflate.flush(), zlib.crc32(data), name.encode()
+        local = (0, 0, 0) if descriptor else (crc, len(packed), len(data))
+        extra = struct.pack("<2H2Q", 1, 16, local[2], local[1]) if zip64 else b""
+        if zip64:
+            local = (local[0], 0xFFFFFFFF, 0xFFFFFFFF)
+        offset = len(out)
+        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 45, flags, 8, 0, 0x21, *local, len(raw), len(extra))
+        out += raw + extra + packed
+        if descriptor:
+            signature = b"PK\x07\x08" if descriptor == "signed" else b""
+            out += signature + struct.pack("<LQQ" if zip64 else "<3L", crc, len(packed), len(data))
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 45, 45, flags, 8, 0, 0x21, crc, len(packed), len(data), len(raw),
+            0, 0, 0, 0, 0, offset,
+        ) + raw  # fmt: skip
+    out += gaps.get(len(members), b"")
+    count, start = len(members), len(out)
+    return bytes(out + central + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(central), start, 0))
 
 
 def read_zip(path: Path) -> dict[str, bytes]:
@@ -215,6 +287,15 @@ def read_zip(path: Path) -> dict[str, bytes]:
 def lines(member: bytes) -> list[bytes]:
     """An ndjson member's lines, each with its newline."""
     return member.splitlines(keepends=True)
+
+
+def _in_scope(envelope: dict[str, Any], subject: str | None, start: str | None, end: str | None) -> bool:
+    recorded = envelope["recordedat"]
+    return (
+        subject in (None, envelope["subject"])
+        and (start is None or recorded >= start)
+        and (end is None or recorded < end)
+    )
 
 
 def _ndjson(documents: Any) -> bytes:
