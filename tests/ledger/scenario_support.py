@@ -42,6 +42,9 @@ MONDAY_8_JUNE = date(2026, 6, 8)  # 10 Kazakh working days after Friday 22 May 2
 FORM_TEXT_SHA256 = "5e" * 32
 SCAN_SHA256 = "a7" * 32
 
+CARD = "card-ref-7f3a"  # an opaque card reference, never the card number
+GROCERIES_RU = "retail-partner-ru"  # a synthetic recipient in the Russian Federation
+
 TABLET_WITH_SMS = Collection(
     method=CollectionMethod.TABLET_SMS,
     proof={"sms_verification_id": "sms-ver-000123"},
