@@ -127,3 +127,18 @@ def load_public_key(data: bytes) -> Ed25519PublicKey:
     if len(raw) != 32:
         raise ValueError(f"a raw Ed25519 public key is 32 bytes, the base64 given decodes to {len(raw)}")
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def collection_line(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A ConsentGranted's line of collection.ndjson: how consent was collected, and on which form."""
+    terms = event["data"]["terms"]
+    collection = terms["collection"]
+    return {
+        "event_id": event["id"],
+        "subject": event["subject"],
+        "method": collection.get("method"),
+        "proof": collection.get("proof"),
+        "consultant_id": collection.get("consultant_id"),
+        "store_id": collection.get("store_id"),
+        "form": terms["notice"],
+    }

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import orjson
 
 from schemas.envelope import NOT_HASHED, event_hash, event_type
-from schemas.evidence import COLLECTION, EVENTS, PROOFS
+from schemas.evidence import COLLECTION, EVENTS, PROOFS, collection_line
 from schemas.evidence_zip import Problem, get, hex_digest, json_object, shown, text
 from schemas.merkle import RootBuilder, leaf_hash, verify_inclusion
 
@@ -282,16 +282,7 @@ class Events:
             self._malformed_consent(number, event)
         if form not in self.forms:
             self.forms[hex_digest(notice, "text_sha256", f"{_where(number, event)} data.terms.notice")] = event["id"]
-        expected = {
-            "event_id": event["id"],
-            "subject": event["subject"],
-            "method": collection.get("method"),
-            "proof": collection.get("proof"),
-            "consultant_id": collection.get("consultant_id"),
-            "store_id": collection.get("store_id"),
-            "form": notice,
-        }
-        self._collection.granted(event["id"], expected)
+        self._collection.granted(event["id"], collection_line(event))
 
     def _malformed_consent(self, number: int, event: dict[str, Any]) -> NoReturn:
         """The first of a ConsentGranted's terms found missing or of the wrong type, as a problem."""

@@ -148,22 +148,7 @@ class _Collected:
         if envelope["type"] == _GRANTED:
             terms = envelope["data"]["terms"]
             self.forms.add(terms["notice"]["text_sha256"])
-            self.collection.write(canonical_bytes(collection_line(envelope)) + b"\n")
-
-
-def collection_line(envelope: dict[str, Any]) -> dict[str, Any]:
-    """How a ConsentGranted was collected, and on which form: the bundle's collection.ndjson line."""
-    terms = envelope["data"]["terms"]
-    collection = terms["collection"]
-    return {
-        "event_id": envelope["id"],
-        "subject": envelope["subject"],
-        "method": collection["method"],
-        "proof": collection["proof"],
-        "consultant_id": collection.get("consultant_id"),
-        "store_id": collection.get("store_id"),
-        "form": terms["notice"],
-    }
+            self.collection.write(canonical_bytes(spec.collection_line(envelope)) + b"\n")
 
 
 def ledger_pages(ledger: Ledger, progress: Progress) -> Iterator[list[dict[str, Any]]]:
