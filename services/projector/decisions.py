@@ -1,8 +1,10 @@
 """Checks: may system S use subject X's data for purpose P (over channel C, to recipient R in country K) now?
 
 `decide` answers from a subject's projected state (services.projector.projection) with the rule
-that decided and the event it rests on. The rules run in the order DESIGN.md gives ("Decisions a
-check must explain"); the first that denies decides. Pure: no I/O, no clock (`today` is the day
+that decided and the event it rests on. The rules run in the order of docs/architecture.md
+("Decisions of a check"); the first that denies decides. A service message about an order is
+allowed by the policy itself, not by any event: its answer carries the rule and no event, unless
+an erasure or a block denies it. Pure: no I/O, no clock (`today` is the day
 in Kazakhstan, given by the caller). Reasons name rules, purposes, categories, channels and
 countries, never personal data.
 """
@@ -50,7 +52,7 @@ class Decision:
     allow: bool
     rule: str
     reason: str
-    event_id: str | None  # None only when nothing is recorded about the subject
+    event_id: str | None  # None when no event decided: the subject is unknown, or a service message
 
 
 State = dict[str, Any]
@@ -109,7 +111,7 @@ def _service_message(state: State, question: Question, today: date) -> Decision 
     if not question.service_message or question.purpose != SERVICE_PURPOSE or question.recipient is not None:
         return None
     reason = "a service message about an order needs no marketing consent"
-    return Decision(True, "service_message", reason, state["last_event_id"])
+    return Decision(True, "service_message", reason, None)  # the policy allows it, no event does
 
 
 def _consent_in_force(state: State, question: Question, today: date) -> Decision | None:

@@ -30,7 +30,11 @@ class CheckAnswer(BaseModel):
     allow: bool
     rule: str = Field(examples=["opted_out"])
     reason: str
-    event_id: str | None = Field(description="The event that decided it; none when the subject is unknown.")
+    event_id: str | None = Field(
+        description="The event that decided it; none when no event did: the subject is unknown, or a service "
+        "message about an order, which the policy allows whatever the consent (an erasure or block that denies "
+        "one is named)."
+    )
 
 
 class Asked(BaseModel):

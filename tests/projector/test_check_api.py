@@ -52,3 +52,15 @@ def test_one_check_needs_the_read_scope(api: TestClient) -> None:
 
     assert api.get("/v1/checks", params=params).status_code == 401
     assert api.get("/v1/checks", params=params, headers=AUTH).json()["rule"] == "no_consent"
+
+
+def test_a_service_message_is_allowed_by_the_rule_alone_and_names_no_event(api: TestClient) -> None:
+    envelopes = published(given_consent())
+    api.app.state.store.apply("consent.events.v1", [Consumed(0, n, e) for n, e in enumerate(envelopes)])  # type: ignore[attr-defined]
+    params = {"subject_id": str(envelopes[0].subject), "system": "delivery", "purpose": "delivery_and_service"}
+
+    answer = api.get("/v1/checks", params=params | {"channel": "sms", "service_message": "true"}, headers=AUTH)
+
+    assert answer.status_code == 200
+    assert (answer.json()["allow"], answer.json()["rule"], answer.json()["event_id"]) == (True, "service_message", None)
+    assert api.get("/openapi.json").json()["components"]["schemas"]["CheckAnswer"]["properties"]["event_id"]["anyOf"]

@@ -136,7 +136,9 @@ def test_service_messages_about_an_order_need_no_marketing_consent() -> None:
     state = project(subject)
 
     assert verdict(state, SMS_CAMPAIGN) == (False, "purpose_not_consented", subject.consent_id)
-    assert verdict(state, ORDER_SHIPPED_BY_SMS) == (True, "service_message", opted_out)  # the state it rests on
+    # No event decides it, not the opt-out the subject filed last: the policy's rule alone allows it.
+    assert opted_out is not None
+    assert verdict(state, ORDER_SHIPPED_BY_SMS) == (True, "service_message", None)
 
 
 def test_service_messages_stop_once_the_data_is_erased() -> None:
@@ -177,7 +179,7 @@ def test_a_withdrawal_filed_on_22_may_stops_marketing_at_once_and_the_rest_on_8_
 
     for question in (DELIVERY, LOYALTY_POINTS, SMS_CAMPAIGN, HANDOVER_TO_RU):
         assert verdict(state, question, MONDAY_8_JUNE) == (False, "consent_withdrawn", withdrawn)
-    assert verdict(state, ORDER_SHIPPED_BY_SMS, MONDAY_8_JUNE) == (True, "service_message", withdrawn)
+    assert verdict(state, ORDER_SHIPPED_BY_SMS, MONDAY_8_JUNE) == (True, "service_message", None)
 
 
 def test_a_refused_withdrawal_lets_marketing_resume() -> None:
@@ -309,3 +311,18 @@ def test_a_service_message_needs_no_consent_for_a_subject_the_ledger_does_not_kn
     question = Question("delivery", "delivery_and_service", service_message=True)
 
     assert decide(None, question, FRIDAY_22_MAY).rule == "service_message"
+
+
+def test_a_service_message_names_the_event_that_denies_it_and_no_event_when_it_is_allowed() -> None:
+    subject = given_consent()
+    subject.opt_out_of_marketing(ctx("stop-sms"), [Channel.SMS])
+    state = project(subject)
+    assert verdict(state, ORDER_SHIPPED_BY_SMS) == (True, "service_message", None)
+
+    blocked = subject.block_data(ctx("block", actor=DPO), [DataCategory.CONTACTS], BlockGround.ACCURACY_IN_DOUBT)
+    state = project(subject, state)
+    assert verdict(state, ORDER_SHIPPED_BY_SMS) == (False, "data_blocked", blocked)
+
+    subject.unblock_data(ctx("unblock", actor=DPO), [DataCategory.CONTACTS], UnblockGround.DATA_CONFIRMED)
+    erased = subject.erase_data(ctx("erase", actor=DPO), ErasureGround.CONSENT_WITHDRAWN, "subject")
+    assert verdict(project(subject, state), ORDER_SHIPPED_BY_SMS) == (False, "erased", erased)
