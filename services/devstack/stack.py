@@ -6,14 +6,13 @@ stopped by its PID in reverse order of start, the broker last.
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,7 @@ from rich.table import Table
 
 from services.devstack.kafka import LocalKafka, provide_kafka
 from services.devstack.processes import start_child, stop_child, tail
-from services.ledger.bootstrap import new_master_key
-from services.ledger.signing import SigningKey
-from services.platform.auth import SCOPES
+from services.devstack.secrets import TOKENS, completed, token_table
 
 
 class StackSettings(BaseSettings):
@@ -49,24 +46,24 @@ class StackSettings(BaseSettings):
 def development_secrets(stack_dir: Path) -> dict[str, str]:
     """Secrets for a local stack, made once and kept in stack_dir/secrets.json (never for production).
 
-    A secret added to the stack since the file was written is made and added. Values already set
-    in the environment win.
+    The keys and tokens of services.devstack.secrets: a secret or token added to the stack since the
+    file was written (an older stack's) is made and added, the rest kept. Values set in the
+    environment win.
     """
     path = stack_dir / "secrets.json"
-    secrets: dict[str, str] = orjson.loads(path.read_bytes()) if path.exists() else {}
-    token = base64.urlsafe_b64encode(os.urandom(24)).decode()
-    fresh: dict[str, Callable[[], str]] = {
-        "CONSENT_LEDGER_MASTER_KEY": new_master_key,
-        "CONSENT_LEDGER_IDENTITY_SECRET": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "CONSENT_LEDGER_SIGNING_KEY": lambda: SigningKey.generate().seed_base64(),
-        "CONSENT_API_TOKENS": lambda: orjson.dumps({token: {"name": "developer", "scopes": sorted(SCOPES)}}).decode(),
-    }
-    missing = {name: make() for name, make in fresh.items() if name not in secrets}
-    if missing:
-        secrets |= missing
+    written: dict[str, str] = orjson.loads(path.read_bytes()) if path.exists() else {}
+    secrets = completed(written)
+    if secrets != written:
         path.touch(mode=0o600)
         path.write_bytes(orjson.dumps(secrets, option=orjson.OPT_INDENT_2))
     return {name: os.environ.get(name, value) for name, value in secrets.items()}
+
+
+def print_tokens(console: Console, tokens_json: str) -> None:
+    """Print the stack's bearer tokens: the one with every scope, and each subscriber system's own."""
+    console.print("bearer tokens (development only; a system confirms enforcement with its own):", highlight=False)
+    for name, scopes, token in token_table(tokens_json):  # one line each, whatever the width: easy to copy
+        console.print(f"  {name:<10} {scopes:<24} {token}", highlight=False, soft_wrap=True, markup=False)
 
 
 @dataclass(frozen=True)
@@ -168,8 +165,7 @@ def run_stack(settings: StackSettings, console: Console) -> None:
         state_file = stack_dir / "stack.json"
         state_file.write_bytes(orjson.dumps({"parts": parts}, option=orjson.OPT_INDENT_2))
         stack.callback(state_file.unlink, missing_ok=True)
-        token = next(iter(orjson.loads(env["CONSENT_API_TOKENS"])), "(none)")
-        console.print(f"bearer token (all scopes, development only): {token}", highlight=False, soft_wrap=True)
+        print_tokens(console, env[TOKENS])
         console.print(f"stack ready; {state_file} lists the parts and their PIDs", highlight=False)
         children = [(service.name, service.process, service.log) for service in services]
         if broker is not None and broker.process is not None:

@@ -14,9 +14,14 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.devstack.processes import free_port
+from services.devstack.stack import development_secrets
+from services.ledger.bootstrap import new_master_key
+from services.ledger.signing import SigningKey
+from services.platform.auth import SCOPES
 from services.platform.kafka import answers_metadata
 from tests.infrastructure.test_launchers import is_running
 from tests.ledger.test_http_api import grant_body
@@ -56,11 +61,21 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
         assert parts["kafka"]["address"] == f"127.0.0.1:{ports['KAFKA_PORT']}"
         assert asyncio.run(answers_metadata(parts["kafka"]["address"]))
         assert {"consent.commands.v1", "consent.deadletter.v1"} <= asyncio.run(topics(parts["kafka"]["address"]))
-        token = next(iter(orjson.loads(orjson.loads((tmp_path / "secrets.json").read_bytes())["CONSENT_API_TOKENS"])))
-        subject, auth = uuid.uuid4(), {"Authorization": f"Bearer {token}"}
+        tokens = orjson.loads(orjson.loads((tmp_path / "secrets.json").read_bytes())["CONSENT_API_TOKENS"])
+        by_name = {grant["name"]: token for token, grant in tokens.items()}
+        subject, auth = uuid.uuid4(), {"Authorization": f"Bearer {by_name['developer']}"}
         granted = httpx.post(
             f"{parts['ledger']['address']}/v1/subjects/{subject}/consents", json=grant_body(), headers=auth, timeout=10
         )
+        # A newcomer confirms enforcement for marketing with the marketing token the stack printed.
+        ack = {"command_id": "ack-1", "system": "marketing", "action": "suppression applied"}
+        confirmed = httpx.post(
+            f"{parts['ledger']['address']}/v1/subjects/{subject}/enforcements",
+            json=ack | {"enforced_event_id": granted.json()["event_ids"][0]},
+            headers={"Authorization": f"Bearer {by_name['marketing']}"},
+            timeout=10,
+        )
+        assert confirmed.status_code == 201, confirmed.text
         history = httpx.get(f"{parts['ledger']['address']}/v1/subjects/{subject}/history", headers=auth, timeout=10)
         assert granted.status_code == 201
         assert history.json()["state"]["consent_status"] == "active"
@@ -87,6 +102,36 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
     assert exit_code == 0
     assert [name for name, part in parts.items() if is_running(part["pid"])] == []
     assert not state_file.exists()
+    printed = stack.stdout.read().decode() if stack.stdout else ""
+    for name in ("developer", "loyalty", "delivery", "marketing"):
+        assert name in printed
+        assert by_name[name] in printed
+
+
+def test_an_older_stacks_secrets_are_kept_and_gain_one_token_per_subscriber_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MASTER_KEY", "IDENTITY_SECRET", "SIGNING_KEY"):
+        monkeypatch.delenv(f"CONSENT_LEDGER_{name}", raising=False)
+    monkeypatch.delenv("CONSENT_API_TOKENS", raising=False)
+    developer = {"older-developer-token-0123": {"name": "developer", "scopes": sorted(SCOPES)}}
+    older = {
+        "CONSENT_LEDGER_MASTER_KEY": new_master_key(),
+        "CONSENT_LEDGER_IDENTITY_SECRET": "an-identity-secret-of-an-older-stack-0123",
+        "CONSENT_LEDGER_SIGNING_KEY": SigningKey.generate().seed_base64(),
+        "CONSENT_API_TOKENS": orjson.dumps(developer).decode(),
+    }
+    (tmp_path / "secrets.json").write_bytes(orjson.dumps(older))
+
+    secrets = development_secrets(tmp_path)
+
+    tokens = orjson.loads(secrets.pop("CONSENT_API_TOKENS"))
+    assert secrets == {name: value for name, value in older.items() if name != "CONSENT_API_TOKENS"}
+    assert tokens.items() >= developer.items()  # the token a developer already uses still works
+    added = sorted((grant["name"], grant["scopes"]) for token, grant in tokens.items() if token not in developer)
+    assert added == [("delivery", ["consent:write"]), ("loyalty", ["consent:write"]), ("marketing", ["consent:write"])]
+    assert orjson.loads(orjson.loads((tmp_path / "secrets.json").read_bytes())["CONSENT_API_TOKENS"]) == tokens
+    assert orjson.loads(development_secrets(tmp_path)["CONSENT_API_TOKENS"]) == tokens  # the next start adds none
 
 
 def test_the_stack_refuses_a_port_in_use_and_names_the_setting_to_change(tmp_path: Path) -> None:
