@@ -137,9 +137,12 @@ class CommandHandler:
         )
 
     def card_ref(self, command: c.LinkLoyaltyCard) -> str:
-        """The opaque reference of the card: derived from its number, or as given."""
+        """The opaque reference of the card: derived from its number (in any script's digits), or as given."""
         if command.card_number:
-            return self.subject_ids.card_ref(command.card_number)
+            try:
+                return self.subject_ids.card_ref(command.card_number)
+            except ValueError as error:  # the message never repeats the number
+                raise InvalidCommandError("card_number", str(error)) from None
         if command.card_ref:
             return command.card_ref
         raise InvalidCommandError("card_number", "give the card number or its reference")
@@ -194,14 +197,14 @@ def _categories(names: Iterable[str]) -> list[DataCategory]:
 
 
 def _pii(pii: dict[str, str] | None, representative: c.Representative | None = None) -> dict[str, Any] | None:
-    """Personal data to encrypt, with any IIN in it validated first (never echoed back)."""
+    """Personal data to encrypt, with any IIN in it validated (never echoed back) and kept in ASCII digits."""
     payload: dict[str, Any] = dict(pii or {})
     if representative is not None and representative.pii:
         payload["representative"] = dict(representative.pii)
     for where, values in (("pii", payload), ("representative.pii", payload.get("representative") or {})):
         if "iin" in values:
             try:
-                parse_iin(values["iin"])
+                values["iin"] = parse_iin(values["iin"]).value
             except InvalidIinError as error:
                 raise InvalidCommandError(f"{where}.iin", str(error)) from None
     return payload or None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
+import unicodedata
 from enum import StrEnum
 from uuid import UUID
 
+from services.ledger.domain.digits import ASCII_DIGITS, ascii_digits
 from services.ledger.domain.iin import parse_iin
 
 
@@ -24,15 +25,32 @@ class Identifier(StrEnum):
 
 
 def normalise(kind: Identifier, value: str) -> str:
-    """One spelling per identifier: a validated IIN, a phone's digits, a card number's digits."""
+    """One spelling per identifier, in ASCII digits: a validated IIN, a phone's digits, a card number's digits.
+
+    Every value is read through `domain.digits.ascii_digits` first: NFKC, invisible marks dropped,
+    digits of any script (full-width, Arabic-Indic, Persian, Devanagari, ...) as their ASCII digits,
+    so a person typed in another script is the same person. An IIN is then twelve digits with a
+    valid check digit (`parse_iin`). A phone or card number may also hold spaces, dashes, dots and
+    brackets, which are dropped, and a phone number one leading +; the domestic 8 prefix of an
+    11-digit phone is +7. Anything else is refused with ValueError, whose message never repeats the value.
+    """
     if kind is Identifier.IIN:
         return parse_iin(value).value
-    digits = re.sub(r"\D", "", value)
-    if not digits:
-        raise ValueError(f"a {kind.value} must contain digits")
+    text = ascii_digits(value).strip()
+    if kind is Identifier.PHONE:
+        text = text.removeprefix("+")
+    digits = "".join(character for character in text if not _is_separator(character))
+    if not digits or not ASCII_DIGITS.issuperset(digits):
+        plus = " and a leading +" if kind is Identifier.PHONE else ""
+        raise ValueError(f"a {kind.value} number holds digits, spaces, dashes, dots and brackets only{plus}")
     if kind is Identifier.PHONE and len(digits) == 11 and digits[0] == "8":
         digits = "7" + digits[1:]  # the domestic 8 prefix is +7
     return digits
+
+
+def _is_separator(character: str) -> bool:
+    """A space, dash, dot or bracket between a number's digits."""
+    return character.isspace() or character in ".()" or unicodedata.category(character) == "Pd"
 
 
 class SubjectIds:

@@ -18,6 +18,7 @@ from services.ledger.bootstrap import build
 from services.ledger.http import create_app
 from services.ledger.routes import COMMAND_ROUTES
 from services.ledger.settings import LedgerSettings
+from tests.ledger.test_identity import CARD, IIN, PHONE, SCRIPTS, written_in
 
 TOKENS = {
     "tablet": ("tablet-token-0123456789", ["consent:write"]),
@@ -190,6 +191,46 @@ def test_the_same_person_known_by_iin_or_phone_gets_a_stable_opaque_subject_id(a
     assert derive("phone", "+7 (700) 000-00-09") == derive("phone", "87000000009")
     assert derive("phone", "+7 700 000 0009") != derive("phone", "+7 700 000 0010")
     assert "7000000009" not in derive("phone", "+7 700 000 0009").replace("-", "")
+
+
+def subject_id_of(api: TestClient, identifier: str, value: str) -> Any:
+    return api.post("/v1/subject-ids", json={"identifier": identifier, "value": value}, headers=auth("tablet"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize(("identifier", "value"), [("phone", PHONE), ("iin", IIN), ("card", CARD)])
+def test_a_person_typed_in_another_scripts_digits_gets_the_same_subject_id(
+    api: TestClient, identifier: str, value: str, script: str
+) -> None:
+    typed = subject_id_of(api, identifier, written_in(script, value))
+
+    assert typed.status_code == 200
+    assert typed.json() == subject_id_of(api, identifier, value).json()
+
+
+@pytest.mark.parametrize("script", [name for name in SCRIPTS if name != "ascii"])
+def test_a_card_typed_in_another_scripts_digits_is_the_card_already_linked(api: TestClient, script: str) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+    linked = post(api, "tablet", subject, "/cards", {"command_id": "k-1", "card_number": CARD})
+
+    again = post(api, "tablet", subject, "/cards", {"command_id": "k-2", "card_number": written_in(script, CARD)})
+
+    assert linked.status_code == 201
+    assert (again.status_code, again.json()["rule"]) == (409, "card_already_linked")
+
+
+def test_a_phone_or_card_with_letters_is_answered_422_without_echoing_it(api: TestClient) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+
+    phone = subject_id_of(api, "phone", "+7 701 000 00 42 ext 5")
+    card = post(api, "tablet", subject, "/cards", {"command_id": "k-1", "card_number": "6001 0000 0000 004X"})
+
+    assert (phone.status_code, card.status_code) == (422, 422)
+    assert card.json()["detail"][0]["loc"] == ["body", "card_number"]
+    assert "0042" not in phone.text
+    assert "004X" not in card.text
 
 
 def request_body(command_id: str, subject: str, received_on: str) -> dict[str, Any]:

@@ -41,7 +41,13 @@ def first_eleven_where(birth_yymmdd: str, century_and_sex: str, *, second_gives_
 
 
 MALE_1985 = synthetic_iin("850314", "3")
-FULL_WIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + n) for n in range(10)))
+# The digit zero of scripts a keyboard may type an IIN in; the other nine follow it in Unicode.
+OTHER_DIGITS = {"full-width": "\uff10", "arabic-indic": "\u0660", "persian": "\u06f0", "devanagari": "\u0966"}
+
+
+def typed_in(zero: str, text: str) -> str:
+    """`text` with its ASCII digits written in the digits that start at `zero`."""
+    return text.translate({ord("0") + n: ord(zero) + n for n in range(10)})
 
 
 def test_a_man_born_in_1985_has_a_valid_iin() -> None:
@@ -73,6 +79,19 @@ def test_surrounding_whitespace_is_ignored() -> None:
     assert parse_iin(f"  {MALE_1985}\n") == parse_iin(MALE_1985)
 
 
+@pytest.mark.parametrize("zero", OTHER_DIGITS.values(), ids=OTHER_DIGITS.keys())
+def test_an_iin_typed_in_another_scripts_digits_is_the_same_iin_in_ascii(zero: str) -> None:
+    iin = parse_iin(typed_in(zero, MALE_1985))
+
+    assert iin.value == MALE_1985
+    assert iin.birth_date == date(1985, 3, 14)
+    assert is_valid_iin(typed_in(zero, MALE_1985))
+
+
+def test_an_iin_copied_with_invisible_direction_marks_is_read_without_them() -> None:
+    assert parse_iin(f"\u200f{typed_in(OTHER_DIGITS['arabic-indic'], MALE_1985)}\u200e").value == MALE_1985
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
@@ -82,7 +101,7 @@ def test_surrounding_whitespace_is_ignored() -> None:
         pytest.param(MALE_1985[:11], "exactly 12 digits, this one has 11", id="11 digits"),
         pytest.param("", "exactly 12 digits, this one has 0", id="empty"),
         pytest.param(MALE_1985[:5] + "A" + MALE_1985[6:], "digits 0-9 only", id="a letter"),
-        pytest.param(MALE_1985.translate(FULL_WIDTH), "digits 0-9 only", id="full-width digits"),
+        pytest.param(MALE_1985[:5] + "\u041e" + MALE_1985[6:], "digits 0-9 only", id="a Cyrillic O for a zero"),
         pytest.param(synthetic_iin("851314", "3"), "digits 1-6 \\(birth date", id="month 13"),
         pytest.param(synthetic_iin("900230", "4"), "digits 1-6 \\(birth date", id="30 February"),
         pytest.param(synthetic_iin("000229", "3"), "digits 1-6 \\(birth date", id="29 February 1900"),
@@ -116,3 +135,8 @@ def test_an_iin_shows_only_its_last_four_digits_in_logs() -> None:
 def test_an_iin_cannot_be_built_around_an_invalid_number() -> None:
     with pytest.raises(InvalidIinError):
         Iin(MALE_1985[:11])
+
+
+def test_an_iin_holds_ascii_digits_only_so_each_number_has_one_spelling() -> None:
+    with pytest.raises(InvalidIinError, match="digits 0-9 only"):
+        Iin(typed_in(OTHER_DIGITS["full-width"], MALE_1985))

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from services.ledger.domain.digits import ASCII_DIGITS, ascii_digits
+
 Sex = Literal["male", "female"]
 
 _LENGTH = 12
-_DIGITS = frozenset("0123456789")
 _FIRST_WEIGHTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 # Digit 7: century of birth and sex. 0, said by some to mark foreigners, is refused: no official source defines it.
@@ -53,8 +54,13 @@ class Iin:
 
 
 def parse_iin(text: str) -> Iin:
-    """The IIN written in `text` (surrounding whitespace ignored), or InvalidIinError saying what is wrong."""
-    return Iin(text.strip())
+    """The IIN written in `text`, or InvalidIinError saying what is wrong.
+
+    Digits of any script count as their ASCII digits (full-width, Arabic-Indic, Devanagari, ...: see
+    `digits.ascii_digits`), so one number has one spelling; surrounding whitespace is ignored; any
+    other character is refused.
+    """
+    return Iin(ascii_digits(text).strip())
 
 
 def is_valid_iin(text: str) -> bool:
@@ -78,7 +84,7 @@ def _check_digit(first_eleven: str) -> int | None:
 
 def _decode(value: str) -> tuple[date, Sex]:
     """The birth date and sex encoded in `value`, after checking every rule of the IIN."""
-    if not _DIGITS.issuperset(value):
+    if not ASCII_DIGITS.issuperset(value):
         raise InvalidIinError("an IIN consists of digits 0-9 only")
     if len(value) != _LENGTH:
         raise InvalidIinError(f"an IIN has exactly {_LENGTH} digits, this one has {len(value)}")
