@@ -1,4 +1,4 @@
-"""`consent-ledger`: the project's one command line: stack, relay, verify, replay, bundle, verify-bundle."""
+"""`consent-ledger`: the project's one command line: stack, secrets, relay, verify, replay, bundle, verify-bundle."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from schemas.evidence import load_public_key
 from schemas.evidence_verifier import verify_bundle
 from services import bench as benchmarks
 from services.devstack.processes import MissingToolError
-from services.devstack.stack import StackSettings, run_stack
+from services.devstack.secrets import LEDGER_FILE, TOKENS, TOKENS_FILE, write_env_files
+from services.devstack.stack import StackSettings, print_tokens, run_stack
 from services.ledger.bootstrap import ConfigurationError, LedgerServices, build
 from services.ledger.evidence import Scope, write_bundle
 from services.ledger.relay import relay_for
@@ -55,6 +56,23 @@ def stack() -> None:
     except (MissingToolError, RuntimeError, TimeoutError) as error:
         console.print(f"[red]cannot start the stack:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
+
+
+@app.command()
+def secrets(
+    folder: Annotated[Path, typer.Option("--dir", help="Where compose.yaml reads its env files.")] = Path("deploy"),
+) -> None:
+    """Write the development secrets deploy/compose.yaml reads: tokens.env (both services) and ledger.env (keys).
+
+    Run once before `docker compose -f deploy/compose.yaml up`. Another run keeps every secret that is
+    there and adds only what is missing (a new master key would leave stored subject keys unreadable).
+    """
+    if not folder.is_dir():
+        console.print(f"[red]no folder {folder}:[/] run this from the repository, or pass --dir", highlight=False)
+        raise typer.Exit(2)
+    made = write_env_files(folder)
+    console.print(f"wrote {folder / TOKENS_FILE} and {folder / LEDGER_FILE} (git-ignored)", highlight=False)
+    print_tokens(console, made[TOKENS])
 
 
 @app.command()
