@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class CommandAccepted(BaseModel):
-    """What a command recorded; `replayed` is true when the command id was seen before (nothing new recorded)."""
+    """What a command recorded; `replayed` is true for a repeat of a command already applied (nothing new recorded)."""
 
     subject_id: UUID
     event_ids: list[str] = Field(description="Ids of the events recorded, in order.")
@@ -58,7 +58,18 @@ SUBJECT_ROUTES: list[tuple[str, type[c.Command]]] = [
     ("/enforcements", c.ConfirmEnforcement),
 ]
 COMMAND_ROUTES = [(path, model, SCOPE_OF[model]) for path, model in SUBJECT_ROUTES]
-_REFUSALS: dict[int | str, dict[str, Any]] = {409: {"model": Refusal, "description": "Refused by a rule."}}
+_REPEAT = (
+    "A repeat: the same command id with the same command (actor, occurred_at and correlation ids aside). "
+    "The first outcome, nothing recorded again (`replayed` true)."
+)
+_REFUSED = (
+    "Refused by the rule named in `rule`; `command_id_reused` when the command id was used for a different "
+    "command (another type or body): nothing is recorded, send the new command under a new id."
+)
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    200: {"model": CommandAccepted, "description": _REPEAT},
+    409: {"model": Refusal, "description": _REFUSED},
+}
 
 
 def services_of(request: Request) -> LedgerServices:
