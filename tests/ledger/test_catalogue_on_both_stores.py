@@ -104,7 +104,8 @@ def unblock(*categories: DataCategory) -> Step:
 
 
 def confirm(app: Ledger, s: UUID) -> object:
-    return app.confirm_enforcement(s, c(), "loyalty", "event-1", "card blocked")
+    first = str(app.history(s)[0][0].event_id)  # the subject's first event, e.g. ConsentGranted
+    return app.confirm_enforcement(s, c(), "loyalty", first, "card blocked")
 
 
 # rule -> (given steps, the refused step)
@@ -145,7 +146,11 @@ REFUSALS: dict[str, tuple[list[Step], Step]] = {
     "card_not_blocked": ([grant(), card], lambda a, s: a.unblock_card(s, c(), "card-x", "x")),
     "request_already_open": ([request()], request()),
     "request_not_open": ([], lambda a, s: a.reject_request(s, c(), "rq-9", "x")),
-    "already_confirmed": ([confirm], confirm),
+    "unknown_enforced_event": (
+        [grant()],
+        lambda a, s: a.confirm_enforcement(s, c(), "loyalty", "someone-elses-event", "card blocked"),
+    ),
+    "already_confirmed": ([grant(), confirm], confirm),
 }
 
 

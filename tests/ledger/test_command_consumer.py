@@ -18,6 +18,7 @@ from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.consumer import command_broker
 from services.ledger.settings import LedgerSettings
 from tests.conftest import NewTopicFactory
+from tests.ledger.conftest import ctx, tablet_consent
 from tests.ledger.test_http_api import grant_body
 
 
@@ -129,3 +130,24 @@ async def test_dpo_commands_and_records_keyed_to_another_subject_are_not_taken_f
 
     assert {dict(r.headers)["deadletter-rule"] for r in letters} == {b"not_allowed_on_kafka", b"key_mismatch"}
     assert wired.ledger.history(subject)[0] == []
+
+
+async def test_an_acknowledgement_of_an_event_the_ledger_never_recorded_goes_to_the_dead_letters(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    granted = wired.ledger.grant_consent(subject, ctx("grant"), tablet_consent(), None).event_ids[0]
+    ack = {"system": "loyalty", "action": "suppression applied"}
+    unknown = command(
+        subject, ack | {"command_id": "ack-1", "enforced_event_id": str(uuid.uuid4())}, "ConfirmEnforcement"
+    )
+    known = command(subject, ack | {"command_id": "ack-2", "enforced_event_id": granted}, "ConfirmEnforcement")
+
+    await send(settings.kafka_bootstrap, settings.acks_topic, [(str(subject), unknown), (str(subject), known)])
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=1)
+
+    assert [dict(record.headers)["deadletter-rule"] for record in letters] == [b"unknown_enforced_event"]
+    assert await wait_for_events(wired, subject, 2) == ["ConsentGranted", "EnforcementConfirmed"]
+    _, state = wired.ledger.history(subject)
+    assert state is not None
+    assert state.enforcements == {("loyalty", granted)}

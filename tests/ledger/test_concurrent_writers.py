@@ -14,12 +14,12 @@ def test_two_concurrent_writers_on_postgresql_lose_no_event(postgres_database: d
     url = f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
     writers = [make_ledger(url), make_ledger(url)]
     subject = new_subject()
-    writers[0].grant_consent(subject, ctx("grant"), tablet_consent(), None)
+    granted = writers[0].grant_consent(subject, ctx("grant"), tablet_consent(), None).event_ids[0]
 
     def confirm_many(writer: int) -> int:
         for n in range(25):
             app = writers[writer]
-            app.confirm_enforcement(subject, ctx(f"ack-{writer}-{n}"), f"system-{writer}", f"event-{n}", "suppressed")
+            app.confirm_enforcement(subject, ctx(f"ack-{writer}-{n}"), f"system-{writer}-{n}", granted, "suppressed")
         return writer
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -339,6 +339,27 @@ def test_a_system_confirms_enforcement_only_for_itself(api: TestClient) -> None:
     assert (as_other.status_code, as_itself.status_code) == (403, 201)
 
 
+def test_a_confirmation_of_an_event_the_ledger_never_recorded_is_refused_409_and_recorded_nowhere(
+    api: TestClient,
+) -> None:
+    subject, other = str(uuid4()), str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+    others_event = post(api, "tablet", other, "/consents", grant_body()).json()["event_ids"][0]
+    ack = {"system": "tablet", "action": "suppression applied"}
+
+    random = post(
+        api, "tablet", subject, "/enforcements", ack | {"command_id": "a-1", "enforced_event_id": str(uuid4())}
+    )
+    foreign = post(
+        api, "tablet", subject, "/enforcements", ack | {"command_id": "a-2", "enforced_event_id": others_event}
+    )
+    history = api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).json()
+
+    assert [random.status_code, foreign.status_code] == [409, 409]
+    assert {random.json()["rule"], foreign.json()["rule"]} == {"unknown_enforced_event"}
+    assert [event["type"].rsplit(".", 1)[1] for event in history["events"]] == ["ConsentGranted"]
+
+
 def test_identifiers_that_could_carry_personal_data_are_refused(api: TestClient) -> None:
     subject = str(uuid4())
     post(api, "tablet", subject, "/consents", grant_body())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -140,3 +141,22 @@ def test_a_system_confirms_the_same_event_only_once() -> None:
     recorded(
         subject, subject.confirm_enforcement(ctx(2), "marketing", withdrawn_id, "suppressed"), e.EnforcementConfirmed
     )
+
+
+@pytest.mark.parametrize(
+    "enforced",
+    [
+        pytest.param("5f0c1e0e-3b6a-4d0e-9a57-2f7d7c1f0a11", id="a random event id"),
+        pytest.param(str(event_id_of(SUBJECT_ID, 99)), id="an event the subject has not reached"),
+        pytest.param(str(event_id_of(UUID("00000000-0000-4000-8000-0000000000b0"), 1)), id="another subject's event"),
+        pytest.param("event-1", id="not an event id at all"),
+    ],
+)
+def test_a_confirmation_of_an_event_the_subject_never_had_is_refused(enforced: str) -> None:
+    subject = given_withdrawn()
+
+    with refused(subject, "unknown_enforced_event") as refusal:
+        subject.confirm_enforcement(ctx(1, actor="system:loyalty"), "loyalty", enforced, "card blocked")
+
+    assert subject.enforcements == set()
+    assert enforced not in refusal.value.message  # an id from outside is not repeated back

@@ -90,7 +90,9 @@ class ServiceRules(SubjectState):
             raise RuleViolationError("request_not_open", f"request {request_id} is not open")
 
     def confirm_enforcement(self, ctx: Context, system: str, enforced_event_id: str, action: str) -> str:
-        """Record that a subscribing system acted on an event; each system confirms an event once."""
+        """Record that a subscribing system acted on one of the subject's events; each system confirms an event once."""
+        if not self.has_recorded(enforced_event_id):  # the id comes from outside the ledger: not repeated back
+            raise RuleViolationError("unknown_enforced_event", "the event confirmed is not one of this subject's")
         if (system, enforced_event_id) in self.enforcements:
             raise RuleViolationError("already_confirmed", f"{system} already confirmed event {enforced_event_id}")
         return self._record(
