@@ -256,11 +256,14 @@ def uid_gid(user: str) -> tuple[int, int]:
 @pytest.fixture
 def data_folder() -> Iterator[Path]:
     """An empty data folder owned by the image's user (outside pytest's own folder, which only root may enter)."""
+    owner = uid_gid(image().user)
     folder = Path(tempfile.mkdtemp(prefix="consent-data-"))
-    if os.geteuid() == 0:
-        os.chown(folder, *uid_gid(image().user))
-    yield folder
-    shutil.rmtree(folder)
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, *owner)
+        yield folder
+    finally:
+        shutil.rmtree(folder)
 
 
 def as_image_user(argv: list[str]) -> list[str]:
