@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -17,3 +18,15 @@ def absent_or(description: str, **annotations: Any) -> Any:
     Type it `X | SkipJsonSchema[None]`, so the JSON Schema says "absent or X" rather than "X or null".
     """
     return Field(default=None, description=description, json_schema_extra=_no_default, **annotations)
+
+
+def _exists_in_utc(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must lie between 0001-01-01 and 9999-12-31 in UTC") from None
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
+"""An aware date and time that exists in UTC too (0001-01-01T00:00:00+14:00 does not: it is a day before year 1)."""

@@ -9,20 +9,30 @@ from typing import Annotated
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from schemas.fields import Instant
 from services.ledger.domain.vocabulary import Language
 from services.ledger.evidence import Scope, write_bundle
 from services.ledger.forms import Form
 from services.ledger.routes import services_of
 from services.ledger.signing import SigningKey
 from services.platform.auth import Principal, require
+from services.platform.errors import error_responses, unprocessable
+from services.platform.strict_json import StrictJsonRoute
 
 SHA256_PATTERN = "^[0-9a-f]{64}$"
+# Routes answering text say so for 200 alone: a route's response_class would make FastAPI declare the JSON
+# error bodies as text too, so these routes name the bare Response (no media type) and return the text.
+_TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+_WORDING = {
+    404: "Nothing recorded: no form text with this SHA-256, or no event of the subject.",
+    503: "A store is unreachable, or CONSENT_LEDGER_SIGNING_KEY is not set.",
+}
 
 
 class FormText(BaseModel):
@@ -52,9 +62,9 @@ def signing_key_of(request: Request) -> SigningKey:
 
 def evidence_router() -> APIRouter:
     """/v1/forms and /v1/evidence."""
-    api = APIRouter(prefix="/v1", tags=["evidence"])
+    api = APIRouter(prefix="/v1", tags=["evidence"], route_class=StrictJsonRoute)
 
-    @api.post("/forms", status_code=201)
+    @api.post("/forms", status_code=201, responses=error_responses(401, 403, 413, 422, 503))
     def register_form(
         form: FormText, request: Request, _: Annotated[Principal, Depends(require("dpo"))]
     ) -> FormRegistered:
@@ -63,30 +73,48 @@ def evidence_router() -> APIRouter:
         registered = Form(form.form_id, form.form_version, form.language.value, form.text)
         return FormRegistered(text_sha256=wired.forms.register(registered, wired.clock()))
 
-    @api.get("/forms/{text_sha256}", response_class=PlainTextResponse)
+    @api.get(
+        "/forms/{text_sha256}",
+        response_class=Response,
+        responses={
+            200: _TEXT | {"description": "The text."},
+            **error_responses(401, 403, 404, 422, 503, described=_WORDING),
+        },
+    )
     def form_text(
         text_sha256: Annotated[str, PathParam(pattern=SHA256_PATTERN)],
         request: Request,
         _: Annotated[Principal, Depends(require("read"))],
-    ) -> str:
+    ) -> PlainTextResponse:
         """The form text with this SHA-256."""
         text = services_of(request).forms.text(text_sha256)
         if text is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no form text with this SHA-256 was registered")
-        return text
+        return PlainTextResponse(text)
 
-    @api.get("/evidence/public-key", response_class=PlainTextResponse)
-    def public_key(request: Request) -> str:
+    @api.get(
+        "/evidence/public-key",
+        response_class=Response,
+        responses={200: _TEXT | {"description": "The key, PEM."}, **error_responses(503, described=_WORDING)},
+    )
+    def public_key(request: Request) -> PlainTextResponse:
         """The Ed25519 public key (PEM) that checkpoints and evidence bundles verify with; public by design."""
-        return signing_key_of(request).public_pem()
+        return PlainTextResponse(signing_key_of(request).public_pem())
 
-    @api.get("/evidence/bundle", response_class=FileResponse)
+    @api.get(
+        "/evidence/bundle",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+            **error_responses(401, 403, 404, 422, 503, described=_WORDING),
+        },
+    )
     async def bundle(
         request: Request,
         _: Annotated[Principal, Depends(require("dpo"))],
         subject_id: UUID | None = None,
-        start: Annotated[AwareDatetime | None, Query(alias="from", description="Recorded at or after.")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to", description="Recorded before.")] = None,
+        start: Annotated[Instant | None, Query(alias="from", description="Recorded at or after.")] = None,
+        end: Annotated[Instant | None, Query(alias="to", description="Recorded before.")] = None,
     ) -> FileResponse:
         """A signed evidence bundle (ZIP) of one subject, a time range, or everything; verify it with
         `consent-ledger verify-bundle` or schemas.evidence_verifier.verify_bundle and the public key."""
@@ -94,7 +122,7 @@ def evidence_router() -> APIRouter:
         try:
             scope = Scope(subject_id, start, end)
         except ValueError as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+            raise unprocessable(("query", "from"), str(error)) from None
         if subject_id is not None and not (await to_thread.run_sync(wired.ledger.history, subject_id))[0]:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
         folder = Path(tempfile.mkdtemp(prefix="evidence-"))

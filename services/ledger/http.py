@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.ledger.application import ConcurrentWriteError
@@ -23,6 +22,7 @@ from services.ledger.report_routes import report_router
 from services.ledger.routes import router
 from services.ledger.scheduler import Scheduler, run_periodically
 from services.ledger.settings import LedgerSettings
+from services.platform.errors import add_validation_handler
 from services.platform.health import health_router
 from services.platform.settings import store_kind
 
@@ -98,11 +98,7 @@ def add_error_handlers(app: FastAPI) -> None:
         log.warning("refused %s %s: concurrent writes", request.method, request.url.path)
         return refusal("concurrent_write", f"{error}; send the same command again")
 
-    @app.exception_handler(RequestValidationError)
-    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
-        # The input is left out of the answer: it may be personal data (an IIN in the wrong place).
-        detail = [{key: value for key, value in e.items() if key in ("loc", "msg", "type")} for e in error.errors()]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    add_validation_handler(app)  # the input is left out of a 422: it may be personal data
 
     @app.exception_handler(InvalidCommandError)
     async def invalid(request: Request, error: InvalidCommandError) -> JSONResponse:

@@ -16,10 +16,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import commands as c
 from schemas.envelope import canonical_bytes, utc_text
+from schemas.fields import Instant
 from services.ledger.access_report import UnknownSubjectError, build_access_report
 from services.ledger.access_report_html import render_access_report
 from services.ledger.bootstrap import LedgerServices
@@ -27,15 +28,17 @@ from services.ledger.domain import events as e
 from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.vocabulary import RequestKind
-from services.ledger.routes import CommandAccepted, Refusal, services_of
+from services.ledger.routes import CommandAccepted, services_of
 from services.platform.auth import Principal, require
+from services.platform.errors import error_responses, unprocessable
+from services.platform.strict_json import StrictJsonRoute
 
 log = logging.getLogger(__name__)
 
 RESPONSE_REF_PREFIX = "access-report:"
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:._@+-]{0,127}$"  # schemas.commands.REF, less "/" (a path)
 ReportLanguage = Literal["kk", "ru", "en"]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "The ledger has recorded nothing for the subject."}}
+_WORDING = {404: "The ledger has recorded nothing for the subject.", 409: "Not an open access request."}
 
 
 class AnswerWithAccessReport(BaseModel):
@@ -58,22 +61,28 @@ class AccessReportAnswer(BaseModel):
 
 def report_router() -> APIRouter:
     """The access report's /v1 routes."""
-    api = APIRouter(prefix="/v1", tags=["access report"])
+    api = APIRouter(prefix="/v1", tags=["access report"], route_class=StrictJsonRoute)
 
-    @api.get("/subjects/{subject_id}/access-report", responses={**_NOT_FOUND, 200: {"content": {"text/html": {}}}})
+    @api.get(
+        "/subjects/{subject_id}/access-report",
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **error_responses(401, 403, 404, 422, 503, described=_WORDING),
+        },
+    )
     def access_report(
         subject_id: UUID,
         request: Request,
         _: Annotated[Principal, Depends(require("dpo"))],
         lang: ReportLanguage = "ru",
         report_format: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
-        as_of: Annotated[AwareDatetime | None, Query(description="The moment to report on; default now.")] = None,
+        as_of: Annotated[Instant | None, Query(description="The moment to report on; default now.")] = None,
     ) -> Response:
         """The subject's access report (policy §5): canonical JSON, or the readable document in kk, ru or en."""
         wired = services_of(request)
         now = wired.clock()
         if as_of is not None and as_of > now:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "as_of lies in the future")
+            raise unprocessable(("query", "as_of"), "lies in the future")
         report = _build(wired, subject_id, as_of or now)
         if report_format == "html":
             return HTMLResponse(render_access_report(report, lang), headers={"Content-Language": lang})
@@ -82,7 +91,10 @@ def report_router() -> APIRouter:
     @api.post(
         "/subjects/{subject_id}/requests/{request_id}/access-report",
         status_code=status.HTTP_201_CREATED,
-        responses={**_NOT_FOUND, 409: {"model": Refusal, "description": "Not an open access request."}},
+        responses={
+            200: {"model": AccessReportAnswer, "description": "A repeat: the first answer and its report."},
+            **error_responses(401, 403, 404, 409, 413, 422, 503, described=_WORDING),
+        },
     )
     def answer_with_access_report(
         subject_id: UUID,

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from schemas import commands as c
+from schemas.fields import Instant
 from services.ledger.bootstrap import LedgerServices
 from services.ledger.commands import SCOPE_OF
 from services.ledger.contract import to_envelope
@@ -17,6 +18,8 @@ from services.ledger.domain.errors import InvalidCommandError
 from services.ledger.identity import Identifier
 from services.ledger.views import subject_view
 from services.platform.auth import Principal, require
+from services.platform.errors import error_responses, unprocessable
+from services.platform.strict_json import StrictJsonRoute
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +30,6 @@ class CommandAccepted(BaseModel):
     subject_id: UUID
     event_ids: list[str] = Field(description="Ids of the events recorded, in order.")
     replayed: bool
-
-
-class Refusal(BaseModel):
-    """A command refused by a rule of the policy, or by a concurrent write."""
-
-    rule: str = Field(examples=["consent_withdrawn"])
-    message: str
 
 
 # path under /v1/subjects/{subject_id} -> command; the scope each needs is commands.SCOPE_OF
@@ -66,10 +62,11 @@ _REFUSED = (
     "Refused by the rule named in `rule`; `command_id_reused` when the command id was used for a different "
     "command (another type or body): nothing is recorded, send the new command under a new id."
 )
-_REFUSALS: dict[int | str, dict[str, Any]] = {
+_COMMAND_ANSWERS = {
     200: {"model": CommandAccepted, "description": _REPEAT},
-    409: {"model": Refusal, "description": _REFUSED},
+    **error_responses(401, 403, 409, 413, 422, 503, described={409: _REFUSED}),
 }
+_NOTHING_RECORDED = {404: "The ledger has recorded nothing for the subject."}
 
 
 def services_of(request: Request) -> LedgerServices:
@@ -83,7 +80,7 @@ def apply_command(
 ) -> CommandAccepted:
     """Run a command for an authenticated caller; 201 when recorded, 200 when a repeat."""
     if command.subject_id is not None and command.subject_id != subject_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "subject_id in the body differs from the path")
+        raise unprocessable(("body", "subject_id"), "differs from the subject in the path")
     if isinstance(command, c.ConfirmEnforcement) and command.system != principal.name:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"a token of {principal.name!r} confirms only for itself")
     actor = f"{principal.name}/{command.actor}" if command.actor else principal.name
@@ -104,15 +101,17 @@ def _command_route(model: type[c.Command], scope: str) -> Any:
 
 def router() -> APIRouter:
     """All of the ledger's /v1 routes."""
-    api = APIRouter(prefix="/v1")
+    api = APIRouter(prefix="/v1", route_class=StrictJsonRoute)
     for path, model, scope in COMMAND_ROUTES:
         api.add_api_route(
             f"/subjects/{{subject_id}}{path}", _command_route(model, scope), methods=["POST"],
-            response_model=CommandAccepted, status_code=201, responses=_REFUSALS, name=model.__name__,
+            response_model=CommandAccepted, status_code=201, responses=_COMMAND_ANSWERS, name=model.__name__,
             summary=f"{model.__name__} (scope {scope})", tags=["commands"],
         )  # fmt: skip
 
-    @api.post("/requests", response_model=CommandAccepted, status_code=201, responses=_REFUSALS, tags=["commands"])
+    @api.post(
+        "/requests", response_model=CommandAccepted, status_code=201, responses=_COMMAND_ANSWERS, tags=["commands"]
+    )
     def receive_request(
         command: c.ReceiveSubjectRequest,
         request: Request,
@@ -121,10 +120,10 @@ def router() -> APIRouter:
     ) -> CommandAccepted:
         """Register a subject's request (Өтініш); the body names the subject. Due three working days later."""
         if command.subject_id is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "subject_id is required")
+            raise unprocessable(("body", "subject_id"), "is required: the body names the subject")
         return apply_command(services_of(request), command.subject_id, command, principal, response)
 
-    @api.post("/subject-ids", tags=["identity"])
+    @api.post("/subject-ids", tags=["identity"], responses=error_responses(401, 403, 413, 422))
     def derive_subject_id(
         body: SubjectIdRequest, request: Request, _: Annotated[Principal, Depends(require("consent:write"))]
     ) -> SubjectIdAnswer:
@@ -135,12 +134,16 @@ def router() -> APIRouter:
         except ValueError as error:  # InvalidIinError included; messages never repeat the value
             raise InvalidCommandError("value", str(error)) from None
 
-    @api.get("/subjects/{subject_id}/history", tags=["reading"])
+    @api.get(
+        "/subjects/{subject_id}/history",
+        tags=["reading"],
+        responses=error_responses(401, 403, 404, 422, 503, described=_NOTHING_RECORDED),
+    )
     def history(
         subject_id: UUID,
         request: Request,
         _: Annotated[Principal, Depends(require("read"))],
-        as_of: Annotated[AwareDatetime | None, Query(description="Show the history up to this moment.")] = None,
+        as_of: Annotated[Instant | None, Query(description="Show the history up to this moment.")] = None,
     ) -> dict[str, Any]:
         """The subject's events (envelopes, personal data encrypted) and state as they stood at `as_of`."""
         events, state = services_of(request).ledger.history(subject_id, as_of)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from services.platform.auth import TokenRegistry
+from services.platform.errors import add_validation_handler
 from services.platform.health import health_router
 from services.platform.settings import store_kind
 from services.projector.consumer import run_projector
@@ -47,4 +48,5 @@ def create_app(
     app.state.settings = settings
     app.include_router(health_router("projector", settings.kafka_bootstrap, store_kind(settings.projector_store)))
     app.include_router(router())
+    add_validation_handler(app)  # a 422 names what is wrong, never the value sent (an IIN, a phone number)
     return app

@@ -13,14 +13,21 @@ from aiokafka.errors import KafkaError
 from anyio import to_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from schemas.fields import Instant
 from services.platform.auth import Principal, require
+from services.platform.errors import error_responses, unprocessable
+from services.platform.strict_json import StrictJsonRoute
 from services.projector.decisions import KAZAKHSTAN, Question, decide
 from services.projector.history import decision_as_of, state_as_of, subject_events
 from services.projector.store import ProjectionStore
 
 BULK_CHUNK = 5000
+_READ = error_responses(401, 403, 422, 503)
+_STATE = error_responses(
+    401, 403, 404, 422, 503, described={404: "No event about the subject had been recorded by then."}
+)
 
 
 class CheckAnswer(BaseModel):
@@ -131,9 +138,9 @@ def answer(subject_id: str, state: dict[str, Any] | None, question: Question, da
 
 def router() -> APIRouter:
     """The projector's /v1 routes."""
-    api = APIRouter(prefix="/v1", tags=["checks"])
+    api = APIRouter(prefix="/v1", tags=["checks"], route_class=StrictJsonRoute)
 
-    @api.get("/checks")
+    @api.get("/checks", responses=_READ)
     def check(
         request: Request, asked: Annotated[CheckQuery, Query()], _: Annotated[Principal, Depends(require("read"))]
     ) -> CheckAnswer:
@@ -141,7 +148,14 @@ def router() -> APIRouter:
         subject = str(asked.subject_id)
         return answer(subject, store_of(request).state(subject), asked.question(), today(request))
 
-    @api.post("/checks/bulk", response_class=StreamingResponse)
+    @api.post(
+        "/checks/bulk",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+            **error_responses(401, 403, 413, 422, 503),
+        },
+    )
     def bulk(request: Request, body: BulkCheck, _: Annotated[Principal, Depends(require("read"))]) -> StreamingResponse:
         """The same question for a whole audience, answered as NDJSON, one line per subject, in the order asked."""
         question, store, day = body.question(), store_of(request), today(request)
@@ -157,12 +171,12 @@ def router() -> APIRouter:
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
-    @api.get("/subjects/{subject_id}/state")
+    @api.get("/subjects/{subject_id}/state", responses=_STATE)
     async def state(
         request: Request,
         subject_id: UUID,
         _: Annotated[Principal, Depends(require("read"))],
-        as_of: Annotated[AwareDatetime | None, Query(description="Rebuild it from the log as it stood then.")] = None,
+        as_of: Annotated[Instant | None, Query(description="Rebuild it from the log as it stood then.")] = None,
     ) -> dict[str, Any]:
         """The subject's consent state now (the read model), or at a past moment rebuilt from consent.events.v1."""
         subject = str(subject_id)  # the lowercase text of the UUID: the record key
@@ -170,7 +184,7 @@ def router() -> APIRouter:
             found = await to_thread.run_sync(store_of(request).state, subject)
         else:
             if as_of > request.app.state.clock():
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "as_of lies in the future")
+                raise unprocessable(("query", "as_of"), "lies in the future")
             settings = request.app.state.settings
             try:
                 events = await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
@@ -181,7 +195,7 @@ def router() -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
         return found
 
-    @api.get("/requests")
+    @api.get("/requests", responses=_READ)
     def open_requests(
         request: Request, _: Annotated[Principal, Depends(require("dpo"))], overdue: bool = False
     ) -> list[OpenRequest]:
@@ -189,14 +203,14 @@ def router() -> APIRouter:
         found = store_of(request).open_requests(due_before=today(request) if overdue else None)
         return [OpenRequest(**row) for row in found]
 
-    @api.get("/subjects/{subject_id}/requests", tags=["register"])
+    @api.get("/subjects/{subject_id}/requests", tags=["register"], responses=_READ)
     def subject_requests(
         request: Request, subject_id: UUID, _: Annotated[Principal, Depends(require("dpo"))]
     ) -> list[SubjectRequest]:
         """Every request of the subject, in the order received: open, answered (with what was sent) or rejected."""
         return [SubjectRequest(**row) for row in store_of(request).subject_requests(str(subject_id))]
 
-    @api.get("/withdrawals", tags=["register"])
+    @api.get("/withdrawals", tags=["register"], responses=_READ)
     def withdrawals(
         request: Request,
         _: Annotated[Principal, Depends(require("dpo"))],
@@ -208,16 +222,16 @@ def router() -> APIRouter:
         found = store_of(request).withdrawal_applications(None if wanted == "all" else wanted)
         return [WithdrawalApplication(**row) for row in found]
 
-    @api.get("/audit/checks", tags=["audit"])
+    @api.get("/audit/checks", tags=["audit"], responses=_READ)
     async def audit_check(
         request: Request,
         asked: Annotated[CheckQuery, Query()],
-        at: Annotated[AwareDatetime, Query(description="The moment the check is replayed for.")],
+        at: Annotated[Instant, Query(description="The moment the check is replayed for.")],
         _: Annotated[Principal, Depends(require("dpo"))],
     ) -> CheckAnswer:
         """What the check API answered at `at`, reproduced from consent.events.v1 alone, with its deciding event."""
         if at > request.app.state.clock():
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "at lies in the future")
+            raise unprocessable(("query", "at"), "lies in the future")
         subject, settings = str(asked.subject_id), request.app.state.settings
         try:
             events = await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
