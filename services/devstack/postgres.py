@@ -89,6 +89,20 @@ class LocalPostgres:
         )
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed (as {self._user or getpass.getuser()}):\n{initdb.stdout}{initdb.stderr}")
+        self._launch(bindir, data)
+        return self
+
+    def restart(self, *, down_for: float = 0.0) -> None:
+        """Stop the server as an operator's restart would (fast shutdown: sessions are cut), stay down
+        `down_for` seconds, then start it again on the same data and port."""
+        if self.process is None:
+            raise RuntimeError("the server is not running")
+        stop_child(self.process, sig=signal.SIGINT)
+        self.process = None
+        time.sleep(down_for)
+        self._launch(server_bindir(), self.base_dir / "data")
+
+    def _launch(self, bindir: Path, data: Path) -> None:
         argv = [
             str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.base_dir),
             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
@@ -109,7 +123,6 @@ class LocalPostgres:
             self.stop()
             raise
         log.info("PostgreSQL ready at %s (pid %d)", self.dsn, self.process.pid)
-        return self
 
     def stop(self) -> None:
         """Fast shutdown by the postmaster's PID (SIGINT), then remove the cluster's files."""

@@ -7,17 +7,11 @@ Evidence bundles carry the texts their consents reference, so a regulator can re
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import psycopg
-
-from services.ledger.store import sqlite_path
-from services.platform.settings import store_kind
+from services.platform.database import Database
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS consent_forms (
     text_sha256 TEXT PRIMARY KEY, form_id TEXT NOT NULL, form_version TEXT NOT NULL, language TEXT NOT NULL,
@@ -48,24 +42,18 @@ class FormTexts:
     """Consent form texts beside the event store at `url` (same database, own table)."""
 
     def __init__(self, url: str) -> None:
-        self._postgres = store_kind(url) == "postgresql"
-        self._lock = threading.Lock()
-        self._db: Any = (  # psycopg and sqlite3 connections share what is used here: execute, fetchall, close
-            psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
-            if self._postgres
-            else sqlite3.connect(sqlite_path(url), timeout=30.0, isolation_level=None, check_same_thread=False)
-        )
-        self._run(_SCHEMA, ())
+        self._db = Database(url)
+        self._db.execute(_SCHEMA)
 
     def register(self, form: Form, now: datetime) -> str:
         """Keep the form's text (once per text) and return its SHA-256."""
         digest = form.text_sha256
-        self._run(_INSERT, (digest, form.form_id, form.form_version, form.language, form.text, now.isoformat()))
+        self._db.execute(_INSERT, (digest, form.form_id, form.form_version, form.language, form.text, now.isoformat()))
         return digest
 
     def text(self, text_sha256: str) -> str | None:
         """The form text with this SHA-256, or None if it was never registered."""
-        rows = self._run(_SELECT, (text_sha256,))
+        rows = self._db.execute(_SELECT, (text_sha256,))
         return str(rows[0][0]) if rows else None
 
     def texts(self, digests: Iterable[str]) -> dict[str, str]:
@@ -74,11 +62,5 @@ class FormTexts:
         return {digest: text for digest, text in found.items() if text is not None}
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
-
-    def _run(self, query: str, params: tuple[str, ...]) -> list[tuple[str, ...]]:
-        with self._lock:
-            cursor = self._db.execute(query if self._postgres else query.replace("%s", "?"), params)
-            return list(cursor.fetchall()) if cursor.description else []
+        """Close the connections."""
+        self._db.close()

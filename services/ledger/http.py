@@ -22,9 +22,11 @@ from services.ledger.report_routes import report_router
 from services.ledger.routes import router
 from services.ledger.scheduler import Scheduler, run_periodically
 from services.ledger.settings import LedgerSettings
+from services.ledger.store import STORE_AWAY
 from services.platform.errors import add_validation_handler
+from services.platform.guards import guard
 from services.platform.health import health_router
-from services.platform.settings import store_kind
+from services.platform.tasks import stop_tasks
 
 log = logging.getLogger("services.ledger")
 
@@ -36,7 +38,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks = []
+        tasks: list[asyncio.Task[object]] = []
         if wired.settings.ledger_consume_commands:
             tasks.append(asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer"))
         if relay is not None:
@@ -48,8 +50,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
                 asyncio.create_task(run_periodically(scheduler, interval, stop, wired.clock), name="scheduler")
             )
         yield
-        stop.set()
-        await asyncio.gather(*tasks)
+        await stop_tasks(tasks, stop)
         wired.close()
 
     app = FastAPI(
@@ -68,11 +69,12 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         return {"relay": {"published_position": relay.published, "lag": relay.lag()}}
 
     settings = wired.settings
-    app.include_router(health_router("ledger", settings.kafka_bootstrap, store_kind(settings.ledger_store), details))
+    app.include_router(health_router("ledger", settings.kafka_bootstrap, settings.ledger_store, details))
     app.include_router(router())
     app.include_router(report_router())
     app.include_router(evidence_router())
     add_error_handlers(app)
+    guard(app, max_body_bytes=settings.max_body_bytes, setting="CONSENT_MAX_BODY_BYTES", unavailable=STORE_AWAY)
     return app
 
 

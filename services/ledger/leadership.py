@@ -10,6 +10,7 @@ from typing import IO, Protocol
 import psycopg
 
 from services.ledger.store import sqlite_path
+from services.platform.database import CONNECT_TIMEOUT_S
 from services.platform.settings import store_kind
 
 
@@ -31,9 +32,13 @@ class PostgresLeadership:
 
     def try_acquire(self) -> bool:
         """True if this process now leads."""
-        if self._connection is None:
-            self._connection = psycopg.connect(self.conninfo, autocommit=True)
-        row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        try:
+            if self._connection is None:
+                self._connection = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        except psycopg.Error:
+            self.release()  # a session lost to a database restart: the next try opens a new one
+            raise
         return bool(row and row[0])
 
     def release(self) -> None:

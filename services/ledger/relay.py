@@ -162,10 +162,12 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Lead and publish until `stop`; while Kafka or the lock is unavailable, wait and try again."""
         while not stop.is_set():
-            if not await to_thread.run_sync(self.leadership.try_acquire):
-                await pause(stop, 2.0)
-                continue
+            leading = False
             try:
+                leading = await to_thread.run_sync(self.leadership.try_acquire)
+                if not leading:
+                    await pause(stop, 2.0)
+                    continue
                 await self._publish_while_leading(stop)
             except (KafkaError, OSError) as error:
                 log.warning("relay paused: %s; the ledger keeps accepting commands", error)
@@ -174,7 +176,9 @@ class Relay:
                 log.exception("relay paused; the ledger keeps accepting commands")
                 await pause(stop, 5.0)
             finally:
-                await to_thread.run_sync(self.leadership.release)
+                if leading:
+                    await to_thread.run_sync(self.leadership.release)
+        await to_thread.run_sync(self.leadership.release)  # a follower's session, if any
 
     async def _publish_while_leading(self, stop: asyncio.Event) -> None:
         config = self.config

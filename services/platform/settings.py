@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]."
     )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest HTTP request body taken; a larger one is answered 413."
+    )
 
 
 def store_kind(url: str) -> str:

@@ -38,3 +38,19 @@ async def start_when_reachable(
             await broker.stop()
             await pause(stop, 5)
     return False
+
+
+async def stop_tasks(tasks: Sequence[asyncio.Task[object]], stop: asyncio.Event, grace: float = 5.0) -> None:
+    """Set `stop`, give `tasks` `grace` seconds to finish, then cancel what is left: a shutdown never hangs."""
+    stop.set()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        log.warning("%s did not stop within %.0f s; cancelled", task.get_name(), grace)
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=grace)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("%s ended with an error", task.get_name(), exc_info=task.exception())

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from services.platform.auth import TokenRegistry
 from services.platform.errors import add_validation_handler
+from services.platform.guards import guard
 from services.platform.health import health_router
-from services.platform.settings import store_kind
+from services.platform.tasks import stop_tasks
 from services.projector.consumer import run_projector
 from services.projector.routes import router
 from services.projector.settings import ProjectorSettings
@@ -34,11 +35,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(run_projector(store, settings, stop), name="projector") if consume else None
+        tasks = [asyncio.create_task(run_projector(store, settings, stop), name="projector")] if consume else []
         yield
-        stop.set()
-        if task is not None:
-            await task
+        await stop_tasks(tasks, stop)
         store.close()
 
     app = FastAPI(title="Consent projector", version="0.1.0", lifespan=lifespan)
@@ -46,7 +45,8 @@ def create_app(
     app.state.tokens = TokenRegistry.from_json(settings.api_tokens)
     app.state.clock = clock
     app.state.settings = settings
-    app.include_router(health_router("projector", settings.kafka_bootstrap, store_kind(settings.projector_store)))
+    app.include_router(health_router("projector", settings.kafka_bootstrap, settings.projector_store))
     app.include_router(router())
     add_validation_handler(app)  # a 422 names what is wrong, never the value sent (an IIN, a phone number)
+    guard(app, max_body_bytes=settings.max_body_bytes, setting="CONSENT_MAX_BODY_BYTES")
     return app

@@ -19,3 +19,8 @@ class ProjectorSettings(ServiceSettings):
     commands_topic: str = Field(default="consent.commands.v1", description="Where the card cascade is sent.")
     projector_group_id: str = Field(default="consent-projector", description="The projector's consumer group.")
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
+    max_body_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        description="Largest HTTP request body taken (a bulk check of 100,000 subjects is about 4 MB); larger: 413.",
+    )

@@ -8,21 +8,16 @@ gives the same rows. Works on SQLite (embedded default) and PostgreSQL, through 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 from prometheus_client import Counter
 
 from schemas.events import Envelope
-from services.platform.settings import store_kind
+from services.platform.database import Database
 from services.projector import register
 from services.projector.projection import evolve, initial_state
 
@@ -83,16 +78,10 @@ class ProjectionStore:
     """Read models in SQLite or PostgreSQL; one instance per process."""
 
     def __init__(self, url: str) -> None:
-        self.kind = store_kind(url)
-        self._lock = threading.Lock()
-        if self.kind == "sqlite":
-            path = Path(url.removeprefix("sqlite:///"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection: Any = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-        else:
-            self._connection = psycopg.connect(url, autocommit=True)
-        with self._transaction() as cursor:
+        self._db = Database(url)
+        self.kind = self._db.kind
+        self._sql = self._db.sql
+        with self._db.transaction() as cursor:
             self._create_or_rebuild(cursor)
 
     def _create_or_rebuild(self, cursor: Any) -> None:
@@ -130,27 +119,12 @@ class ProjectionStore:
         return cursor.fetchone()[0] is not None
 
     def close(self) -> None:
-        """Close the connection."""
-        self._connection.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        with self._lock:
-            cursor = self._connection.cursor()
-            cursor.execute("BEGIN")
-            try:
-                yield cursor
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
-
-    def _sql(self, query: str) -> str:
-        return query.replace("%s", "?") if self.kind == "sqlite" else query
+        """Close the connections."""
+        self._db.close()
 
     def next_offsets(self, topic: str) -> dict[int, int]:
         """Per partition, the offset of the next record to apply."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             return self._offsets(cursor, topic)
 
     def _offsets(self, cursor: Any, topic: str) -> dict[int, int]:
@@ -159,7 +133,7 @@ class ProjectionStore:
 
     def apply(self, topic: str, records: Sequence[Consumed]) -> int:
         """Fold a batch into the read models and move the offsets, atomically; return how many were new."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             offsets = self._offsets(cursor, topic)
             fresh = [r for r in records if r.offset >= offsets.get(r.partition, 0)]
             if not fresh:
@@ -241,12 +215,12 @@ class ProjectionStore:
 
     def states(self, subject_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Current states of many subjects (bulk checks)."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             return self._load(cursor, set(subject_ids))
 
     def unsent_cascade(self, limit: int = 500) -> list[dict[str, Any]]:
         """Cascade commands recorded but not yet sent to consent.commands.v1."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             cursor.execute(
                 self._sql("SELECT command FROM cascade_outbox WHERE sent = 0 ORDER BY command_id LIMIT %s"), (limit,)
             )
@@ -254,7 +228,7 @@ class ProjectionStore:
 
     def mark_sent(self, command_ids: Sequence[str]) -> None:
         """Remember that these cascade commands reached Kafka."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             cursor.executemany(
                 self._sql("UPDATE cascade_outbox SET sent = 1 WHERE command_id = %s"), [(i,) for i in command_ids]
             )
@@ -264,17 +238,17 @@ class ProjectionStore:
 
         Only those due before `due_before` if given.
         """
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             return register.open_requests(cursor, self._sql, due_before)
 
     def subject_requests(self, subject_id: str) -> list[dict[str, Any]]:
         """Every request of one subject: open, answered (with what was sent) or rejected (with why)."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             return register.subject_requests(cursor, self._sql, subject_id)
 
     def withdrawal_applications(self, status: str | None = "pending") -> list[dict[str, Any]]:
         """Withdrawal applications with `status` (every one if None), the soonest to take effect first."""
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             return register.withdrawal_applications(cursor, self._sql, status)
 
     def dump(self) -> dict[str, list[Any]]:
@@ -285,7 +259,7 @@ class ProjectionStore:
             "subject_requests": "subject_id, request_id",
             "withdrawal_applications": "subject_id, event_id",
         }
-        with self._transaction() as cursor:
+        with self._db.transaction() as cursor:
             dumped: dict[str, list[Any]] = {}
             for table, order in tables.items():
                 cursor.execute(f"SELECT * FROM {table} ORDER BY {order}")  # noqa: S608 - fixed names

@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.devstack.processes import free_port
 from services.devstack.stack import development_secrets
 from services.ledger.bootstrap import new_master_key
+from services.ledger.pii.sealing import SealingKey
 from services.ledger.signing import SigningKey
 from services.platform.auth import SCOPES
 from services.platform.kafka import answers_metadata
@@ -94,6 +95,7 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
                 "kafka": "up",
                 "kafka_bootstrap": parts["kafka"]["address"],
                 "store": "sqlite",
+                "database": "up",
             }
     finally:
         stack.send_signal(signal.SIGINT)
@@ -111,7 +113,7 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
 def test_an_older_stacks_secrets_are_kept_and_gain_one_token_per_subscriber_system(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("MASTER_KEY", "IDENTITY_SECRET", "SIGNING_KEY"):
+    for name in ("MASTER_KEY", "IDENTITY_SECRET", "SIGNING_KEY", "SEALING_KEY"):
         monkeypatch.delenv(f"CONSENT_LEDGER_{name}", raising=False)
     monkeypatch.delenv("CONSENT_API_TOKENS", raising=False)
     developer = {"older-developer-token-0123": {"name": "developer", "scopes": sorted(SCOPES)}}
@@ -126,6 +128,7 @@ def test_an_older_stacks_secrets_are_kept_and_gain_one_token_per_subscriber_syst
     secrets = development_secrets(tmp_path)
 
     tokens = orjson.loads(secrets.pop("CONSENT_API_TOKENS"))
+    assert SealingKey.from_base64(secrets.pop("CONSENT_LEDGER_SEALING_KEY"))  # a key added since: made for it
     assert secrets == {name: value for name, value in older.items() if name != "CONSENT_API_TOKENS"}
     assert tokens.items() >= developer.items()  # the token a developer already uses still works
     added = sorted((grant["name"], grant["scopes"]) for token, grant in tokens.items() if token not in developer)

@@ -14,7 +14,8 @@ from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from psycopg_pool import ConnectionPool
+
+from services.platform.database import postgres_pool
 
 KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -220,11 +221,8 @@ class PostgresKeyStore:
     def __init__(self, conninfo: str, master: MasterKey, *, clock: Clock = _utc_now, max_connections: int = 4) -> None:
         self._master = master
         self._clock = clock
-        self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=max_connections, kwargs={"autocommit": True}, open=False
-        )
+        self._pool = postgres_pool(conninfo, max_size=max_connections)
         try:
-            self._pool.open(wait=True, timeout=30.0)
             with self._pool.connection() as db, db.transaction():
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (self._SCHEMA_LOCK,))
                 db.execute(_SCHEMA)
