@@ -35,13 +35,16 @@ _WORDING = {
 }
 
 
+NO_NUL = "^[^\\x00]*$"  # no form holds a NUL character, and PostgreSQL's text columns cannot
+
+
 class FormText(BaseModel):
     """A consent form as subjects see it; consents reference it by the SHA-256 of `text` (UTF-8)."""
 
-    form_id: str = Field(min_length=1, max_length=100, examples=["loyalty-consent"])
-    form_version: str = Field(min_length=1, max_length=50, examples=["2026.1"])
+    form_id: str = Field(min_length=1, max_length=100, pattern=NO_NUL, examples=["loyalty-consent"])
+    form_version: str = Field(min_length=1, max_length=50, pattern=NO_NUL, examples=["2026.1"])
     language: Language
-    text: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(min_length=1, max_length=200_000, pattern=NO_NUL)
 
 
 class FormRegistered(BaseModel):

@@ -60,3 +60,17 @@ def test_a_lone_surrogate_in_the_personal_data_of_a_consent_is_a_422_not_a_serve
 
     assert answer.status_code == 422
     assert PROBLEM.validate_python(answer.json()).detail[0].type == "json_invalid"
+
+
+def test_a_form_text_holding_a_nul_character_is_a_422_not_a_server_error_on_postgresql(
+    postgres_database: dict[str, str],
+) -> None:
+    db = postgres_database
+    url = f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
+    form = {"form_id": "loyalty-consent", "form_version": "2026.1", "language": "ru", "text": "Согласие\x00"}
+
+    with TestClient(create_app(wired=build(http_settings(url), Clock())), raise_server_exceptions=False) as api:
+        answer = api.post("/v1/forms", json=form, headers=auth("dpo"))
+
+    assert answer.status_code == 422
+    assert PROBLEM.validate_python(answer.json()).detail[0].loc == ["body", "text"]
