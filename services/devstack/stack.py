@@ -79,7 +79,8 @@ class RunningService:
 @contextmanager
 def _serve(name: str, factory: str, port: int, env: dict[str, str], stack_dir: Path) -> Iterator[RunningService]:
     log = stack_dir / f"{name}.log"
-    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+            "--timeout-graceful-shutdown", "10"]  # fmt: skip
     process = start_child(argv, log_path=log, env={**os.environ, **env})
     try:
         url = f"http://127.0.0.1:{port}"

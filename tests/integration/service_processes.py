@@ -22,6 +22,7 @@ def service(name: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, su
     """Start `name` with `env` on a free port, wait until /health answers, yield (url, process); stop it by PID."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "--factory", FACTORIES[name], "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--timeout-graceful-shutdown", "10"]  # as the stack and the image: open downloads end
     process = start_child(argv, log_path=log, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
     try:

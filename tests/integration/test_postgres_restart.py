@@ -111,7 +111,7 @@ def health_while(stop: threading.Event, url: str, seen: list[tuple[float, int, s
         started = time.monotonic()
         try:
             answer = httpx.get(f"{url}/health", timeout=10)
-            seen.append((time.monotonic() - started, answer.status_code, answer.json()["database"]))
+            seen.append((time.monotonic() - started, answer.status_code, answer.json().get("database", "?")))
         except httpx.TransportError:
             seen.append((time.monotonic() - started, 0, "no answer"))
         time.sleep(0.5)
