@@ -1,17 +1,22 @@
 """Commands the ledger takes, over HTTP (the body) and on consent.commands.v1 (the record value, key = subject id).
 
 Every command carries a `command_id`: a repeat returns the first outcome and records nothing new.
-On Kafka a command also names its `type` and `subject_id`. Personal data goes only in `pii`
-objects, which the ledger encrypts under the subject's key before anything is stored.
+On Kafka a command also names its `type` and `subject_id`. Personal data goes only in the
+fields a model lists in PERSONAL_DATA (`pii`, `representative.pii`, `card_number`), which the ledger
+encrypts under the subject's key before anything is stored. On Kafka each travels only sealed to the
+ledger's public key, in its twin `sealed_<name>` (schemas.sealed, schemas.kit.sealed_command); over
+HTTP (TLS) either form is taken.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from schemas.sealed import SEALED_MAX, SEALED_PATTERN
 
 PURPOSES = Literal[
     "loyalty", "delivery_and_service", "marketing", "contract", "analysis", "promotions", "contact_centre",
@@ -29,6 +34,16 @@ PII = Annotated[
         min_length=1, description="Personal data, encrypted under the subject's key before it is stored; never logged."
     ),
 ]
+SEALED = Annotated[
+    str,
+    Field(
+        pattern=SEALED_PATTERN,
+        max_length=SEALED_MAX,
+        description="Personal data sealed to the ledger's public key (X25519 sealed box, GET /v1/commands/public-key): "
+        "schemas.kit.sealed_command makes it. The only form personal data may take on Kafka.",
+        examples=["sealed.v1.3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+    ),
+]
 # Identifiers travel in clear (in events, on Kafka): a pattern keeps names, phones and numbers with spaces out.
 REF = Annotated[
     str,
@@ -43,7 +58,20 @@ TEXT = Annotated[str, Field(min_length=1, max_length=500, description="Plain wor
 DAY = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
-class Command(BaseModel):
+class CarriesPersonalData(BaseModel):
+    """A model whose PERSONAL_DATA fields each have a sealed twin `sealed_<name>`; one of the two at most."""
+
+    PERSONAL_DATA: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _clear_or_sealed(self) -> Self:
+        for name in self.PERSONAL_DATA:
+            if getattr(self, name) is not None and getattr(self, f"sealed_{name}") is not None:
+                raise ValueError(f"give {name} or sealed_{name}, not both")
+        return self
+
+
+class Command(CarriesPersonalData):
     """What every command carries."""
 
     model_config = ConfigDict(extra="forbid")
@@ -89,15 +117,20 @@ class Collection(BaseModel):
     store_id: REF | None = None
 
 
-class Representative(BaseModel):
+class Representative(CarriesPersonalData):
     """A representative acting under a power of attorney."""
+
+    PERSONAL_DATA = ("pii",)
 
     power_of_attorney_ref: REF
     pii: PII | None = None
+    sealed_pii: SEALED | None = Field(default=None, description="`pii` sealed (required form on Kafka).")
 
 
 class GrantConsent(Command):
     """Record consent given on a form (ConsentGranted); replaces the consent in force."""
+
+    PERSONAL_DATA = ("pii",)
 
     type: Literal["GrantConsent"] = "GrantConsent"
     form: Form
@@ -111,6 +144,7 @@ class GrantConsent(Command):
     collection: Collection
     representative: Representative | None = None
     pii: PII | None = None
+    sealed_pii: SEALED | None = Field(default=None, description="`pii` sealed (required form on Kafka).")
 
 
 class OptOutOfMarketing(Command):
@@ -173,11 +207,20 @@ class UnblockPersonalData(Command):
 
 
 class RectifyPersonalData(Command):
-    """Record clarified or updated data (PersonalDataRectified); new values in `pii` only."""
+    """Record clarified or updated data (PersonalDataRectified); new values in `pii` (or `sealed_pii`) only."""
+
+    PERSONAL_DATA = ("pii",)
 
     type: Literal["RectifyPersonalData"] = "RectifyPersonalData"
     categories: list[CATEGORIES] = Field(min_length=1)
-    pii: PII
+    pii: PII | None = None
+    sealed_pii: SEALED | None = Field(default=None, description="`pii` sealed (required form on Kafka).")
+
+    @model_validator(mode="after")
+    def _has_new_values(self) -> Self:
+        if self.pii is None and self.sealed_pii is None:
+            raise ValueError("give the new values in pii or sealed_pii")
+        return self
 
 
 class TransferPersonalData(Command):
@@ -202,11 +245,16 @@ class ErasePersonalData(Command):
 
 
 class LinkLoyaltyCard(Command):
-    """Link a loyalty card (LoyaltyCardLinked); give the number or an opaque reference."""
+    """Link a loyalty card (LoyaltyCardLinked); give the number (sealed on Kafka) or an opaque reference."""
+
+    PERSONAL_DATA = ("card_number",)
 
     type: Literal["LinkLoyaltyCard"] = "LinkLoyaltyCard"
     card_number: str | None = Field(
         default=None, max_length=32, description="Turned into an opaque reference; never stored."
+    )
+    sealed_card_number: SEALED | None = Field(
+        default=None, description="`card_number` sealed (required form on Kafka): a card number identifies a person."
     )
     card_ref: CARD_REF | None = None
 

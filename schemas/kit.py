@@ -1,21 +1,41 @@
-"""The subscriber kit: what a downstream system (loyalty, delivery, marketing) needs to read consent.events.v1.
+"""The subscriber kit: what a downstream system (loyalty, delivery, marketing) needs to read consent.events.v1,
+and what a channel needs to send commands on consent.commands.v1 with their personal data sealed.
 
-It depends only on schemas/, pydantic, orjson and (for `confirm`) an aiokafka producer::
+It depends only on schemas/, pydantic, orjson, PyNaCl (for sealing) and (for `confirm`) an aiokafka producer::
 
     envelope = decode(record.value)                  # schema check included
     problems = verifier.check(envelope)              # hash, link and version of each event
     if isinstance(envelope.data, LoyaltyCardBlocked):
         block_card(envelope.data.card_ref)
         await confirm(producer, envelope, system="loyalty", action="card blocked")
+
+    key, value = command_record(grant, ledger_public_key)   # pii and card numbers sealed for the ledger
+    await producer.send_and_wait("consent.commands.v1", value=value, key=key)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from schemas.commands import ConfirmEnforcement
+import orjson
+
+from schemas.commands import COMMANDS, ConfirmEnforcement
 from schemas.envelope import canonical_bytes, event_hash
 from schemas.events import Envelope, parse_envelope
+from schemas.sealed import personal_fields, seal
+
+__all__ = [
+    "ACKS_TOPIC",
+    "ChainVerifier",
+    "Producer",
+    "acknowledgement",
+    "command_record",
+    "confirm",
+    "decode",
+    "seal",
+    "sealed_command",
+]
 
 ACKS_TOPIC = "consent.acks.v1"
 
@@ -106,3 +126,33 @@ async def confirm(producer: Producer, envelope: Envelope, system: str, action: s
     """Send the acknowledgement that `system` did `action` about `envelope`, and wait until the broker has it."""
     key, value = acknowledgement(envelope, system, action)
     await producer.send_and_wait(topic, value=value, key=key, headers=[("content-type", b"application/json")])
+
+
+def sealed_command(command: Mapping[str, Any], public_key: str | bytes) -> dict[str, Any]:
+    """A copy of `command` (JSON-ready) with each personal-data field in clear moved, sealed, into its twin.
+
+    `pii` becomes `sealed_pii`, `representative.pii` becomes `representative.sealed_pii` and
+    `card_number` becomes `sealed_card_number`, each sealed to the ledger's `public_key` (its base64
+    text from GET /v1/commands/public-key, or its 32 bytes) for the command's `subject_id`. The
+    command is validated first (pydantic.ValidationError if it is not one); ValueError without a subject_id.
+    """
+    model = COMMANDS.validate_python(command)
+    if model.subject_id is None:
+        raise ValueError("subject_id is required: sealed personal data names the subject it belongs to")
+    document: dict[str, Any] = orjson.loads(orjson.dumps(dict(command)))
+    document["subject_id"] = str(model.subject_id)  # as the record key must spell it
+    for field in personal_fields(model):
+        if field.clear is None:
+            continue
+        holder = document
+        for step in field.path.split(".")[:-1]:
+            holder = holder[step]
+        del holder[field.name]
+        holder[f"sealed_{field.name}"] = seal(public_key, model.subject_id, field.path, field.clear)
+    return document
+
+
+def command_record(command: Mapping[str, Any], public_key: str | bytes) -> tuple[bytes, bytes]:
+    """Key and value of `command` for consent.commands.v1, with its personal data sealed (see `sealed_command`)."""
+    document = sealed_command(command, public_key)
+    return document["subject_id"].encode(), canonical_bytes(document)

@@ -42,6 +42,7 @@ from services.ledger.consumer import GROUP_ID, command_broker
 from services.ledger.forms import FormTexts
 from services.ledger.settings import LedgerSettings
 from services.platform.auth import TokenRegistry
+from services.platform.deadletter import DeadLetterRecord
 from services.projector.consumer import projector_broker
 from services.projector.settings import ProjectorSettings
 from services.projector.store import ProjectionStore
@@ -73,22 +74,28 @@ EVENT_HEADERS = {
         "position": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "The envelope's `position`."},
     },
 }
-# What the dead_letter step of services.ledger.consumer.command_broker puts on every dead letter.
+# What services.platform.deadletter.dead_letter puts on every dead letter besides its value.
 DEADLETTER_HEADERS = {
     "type": "object",
-    "required": ["deadletter-rule", "deadletter-reason", "original-topic", "original-partition", "original-offset"],
+    "required": [
+        "content-type", "deadletter-rule", "deadletter-reason", "original-topic", "original-partition",
+        "original-offset", "original-sha256",
+    ],
     "properties": {
+        "content-type": {"const": "application/json"},
         "deadletter-rule": {
             "type": "string",
             "description": "Why, as a stable rule: malformed, key_mismatch, not_an_acknowledgement, "
-            "not_allowed_on_kafka, subject_erased, invalid, failed, or the domain rule that refused the command.",
+            "not_allowed_on_kafka, personal_data_in_clear, sealed_data_unreadable, sealed_data_mismatch, "
+            "subject_erased, invalid, failed, or the domain rule that refused the command.",
         },
         "deadletter-reason": {"type": "string", "maxLength": 2000, "description": "Why, in plain words."},
         "original-topic": {"type": "string", "examples": [LEDGER.commands_topic, LEDGER.acks_topic]},
         "original-partition": {"type": "string", "pattern": "^[0-9]+$"},
         "original-offset": {"type": "string", "pattern": "^[0-9]+$"},
+        "original-sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Of the value."},
     },
-}
+}  # fmt: skip
 
 
 class NotDescribedError(RuntimeError):
@@ -158,7 +165,9 @@ SUBSCRIPTIONS = (
         Annotated[AnyCommand, Field(title="AnyCommand")],
         f"The ledger applies each command (consumer group {GROUP_ID}), then acknowledges the record. The record "
         f"key must be the command's subject_id. A record that is not a valid command, or that a rule refuses, goes "
-        f"to {LEDGER.deadletter_topic}. Written by the channels and by the projector's card cascade.",
+        f"to {LEDGER.deadletter_topic}. Personal data (pii, representative.pii, card_number) travels only sealed "
+        "to the ledger's public key, in sealed_<field> (schemas.kit.sealed_command); a command carrying it in clear "
+        "is refused (personal_data_in_clear). Written by the channels and by the projector's card cascade.",
     ),
     Subscription(
         LEDGER.acks_topic,
@@ -196,10 +205,10 @@ WRITERS = (
     Writer(
         LEDGER.deadletter_topic,
         "DeadLetter",
-        bytes,
-        f"What the ledger cannot apply from {LEDGER.commands_topic} or {LEDGER.acks_topic}: the original value "
-        "and key unchanged, the reason in the headers. For operators; it may carry personal data, so the topic "
-        "keeps records for days only.",
+        DeadLetterRecord,
+        f"What the ledger cannot apply from {LEDGER.commands_topic} or {LEDGER.acks_topic}, or the projector "
+        f"from {PROJECTOR.events_topic}: the reason, where the record is (topic, partition, offset, its key when "
+        "a subject id) and the SHA-256 of its value, never the value itself. For operators.",
     ),
 )
 
@@ -231,9 +240,11 @@ RECORDS: dict[str, dict[str, Any]] = {
     LEDGER.commands_topic: {"bindings": _kafka_key(SUBJECT_KEY)},
     LEDGER.acks_topic: {"bindings": _kafka_key(SUBJECT_KEY)},
     LEDGER.deadletter_topic: {
-        "bindings": _kafka_key({"type": "string", "description": "The original record's key, unchanged."}),
+        "bindings": _kafka_key(
+            {"type": "string", "format": "uuid", "description": "The original record's key when it is a subject id."}
+        ),
         "headers": DEADLETTER_HEADERS,
-        "contentType": "application/octet-stream",
+        "contentType": "application/json",
     },
 }
 

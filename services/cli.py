@@ -207,6 +207,17 @@ def public_key_command() -> None:
     typer.echo(wired.signing_key.public_pem(), nl=False)
 
 
+@app.command("sealing-public-key")
+def sealing_public_key_command() -> None:
+    """Print the public key (base64) channels seal personal data to before they send it on Kafka."""
+    wired = _ledger_or_exit("show the sealing public key")
+    wired.close()
+    if wired.handler.sealing_key is None:
+        console.print("[red]no sealing key:[/] CONSENT_LEDGER_SEALING_KEY is not set")
+        raise typer.Exit(1)
+    typer.echo(wired.handler.sealing_key.public_base64())
+
+
 bench_app = typer.Typer(help="Benchmarks: figures beside DESIGN.md's budget and a ceiling measured in the same run.")
 app.add_typer(bench_app, name="bench")
 

@@ -1,6 +1,6 @@
 """Secrets for stacks that are not production: the local stack's var/secrets.json and compose's env files.
 
-Both hold the ledger's master key, identity secret and signing key, and bearer tokens: one with
+Both hold the ledger's master key, identity secret, signing key and sealing key, and bearer tokens: one with
 every scope (`developer`) and one `consent:write` token per subscriber system, named after it, since
 a token confirms enforcement only for the system it is named after. Secrets already written are
 kept (a new master key would leave every stored subject key unreadable); those added to the
@@ -19,6 +19,7 @@ import orjson
 from dotenv import dotenv_values
 
 from services.ledger.bootstrap import new_master_key
+from services.ledger.pii.sealing import SealingKey
 from services.ledger.signing import SigningKey
 from services.platform.auth import SCOPES
 
@@ -29,6 +30,7 @@ LEDGER_SECRETS: dict[str, Callable[[], str]] = {
     "CONSENT_LEDGER_MASTER_KEY": new_master_key,
     "CONSENT_LEDGER_IDENTITY_SECRET": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
     "CONSENT_LEDGER_SIGNING_KEY": lambda: SigningKey.generate().seed_base64(),
+    "CONSENT_LEDGER_SEALING_KEY": lambda: SealingKey.generate().private_base64(),
 }
 TOKENS_FILE, LEDGER_FILE = "tokens.env", "ledger.env"  # what deploy/compose.yaml's env_file entries name
 

@@ -16,6 +16,7 @@ from services.ledger.forms import FormTexts
 from services.ledger.identity import SubjectIds
 from services.ledger.pii.cipher import PiiCipher
 from services.ledger.pii.keys import MasterKey
+from services.ledger.pii.sealing import SealingKey
 from services.ledger.settings import LedgerSettings
 from services.ledger.signing import SigningKey
 from services.ledger.store import eventsourcing_env, key_store
@@ -64,6 +65,8 @@ def build(settings: LedgerSettings, clock: Callable[[], datetime] = utc_now) -> 
         tokens = TokenRegistry.from_json(settings.api_tokens)
         signing = settings.ledger_signing_key
         signing_key = SigningKey.from_base64(signing.get_secret_value()) if signing else None
+        sealing = settings.ledger_sealing_key
+        sealing_key = SealingKey.from_base64(sealing.get_secret_value()) if sealing else None
     except ValueError as error:
         raise ConfigurationError(str(error)) from error
     ledger = Ledger(
@@ -72,7 +75,7 @@ def build(settings: LedgerSettings, clock: Callable[[], datetime] = utc_now) -> 
         cipher=PiiCipher(key_store(settings.ledger_store, master)),
     )
     controller = Controller(settings.controller_name, settings.controller_bin)
-    handler = CommandHandler(ledger, controller, subject_ids)
+    handler = CommandHandler(ledger, controller, subject_ids, sealing_key)
     return LedgerServices(settings, ledger, handler, tokens, clock, FormTexts(settings.ledger_store), signing_key)
 
 

@@ -33,20 +33,27 @@ from services.ledger.domain.vocabulary import (
     WithdrawalRefusalReason,
 )
 from services.ledger.identity import SubjectIds
+from services.ledger.pii.sealing import SealingKey, opened
 
 
 @dataclass(frozen=True)
 class CommandHandler:
-    """Dispatches commands to the ledger with the controller and identity secret from configuration."""
+    """Dispatches commands to the ledger with the controller, identity secret and sealing key from configuration."""
 
     ledger: Ledger
     controller: Controller
     subject_ids: SubjectIds
+    sealing_key: SealingKey | None = None  # None: sealed personal data is refused (sealed_data_unreadable)
 
     def handle(  # noqa: PLR0911, PLR0912 - one case per command of the contract reads as a table
         self, subject_id: UUID, command: c.AnyCommand, *, actor: str, now: datetime
     ) -> Outcome:
-        """Apply `command` to the subject as `actor` at `now`; raises the domain's refusals."""
+        """Apply `command` to the subject as `actor` at `now`; raises the domain's refusals.
+
+        Sealed personal data is opened first (SealedDataError when it cannot be), so the rules, the
+        digest and the encryption under the subject's key see exactly what a command in clear gives.
+        """
+        command = opened(command, subject_id, self.sealing_key)
         today = kazakh_day(now)
         check_dates(command, now, today)
         ctx = Context(
@@ -175,9 +182,21 @@ BACKDATING = timedelta(days=30)  # how far back a paper application or request m
 
 
 def digest(command: c.Command) -> str:
-    """SHA-256 of what the command asks (not who sent it or when): a repeat has the same digest."""
+    """SHA-256 of what the command asks (not who sent it or when): a repeat has the same digest.
+
+    Taken once sealed fields are opened: the empty sealed twins are left out, so a command sealed
+    (each sealing differs) and the same command in clear have one digest, the one it had before sealing existed.
+    """
     content = command.model_dump(mode="json", exclude={"actor", "occurred_at", "correlation_id", "causation_id"})
-    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+    return hashlib.sha256(canonical_bytes(_without_empty_seals(content))).hexdigest()
+
+
+def _without_empty_seals(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: _without_empty_seals(value) if isinstance(value, dict) else value
+        for name, value in content.items()
+        if not (name.startswith("sealed_") and value is None)
+    }
 
 
 def check_dates(command: c.Command, now: datetime, today: date) -> None:

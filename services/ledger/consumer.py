@@ -1,7 +1,9 @@
 """The Kafka command API: consent.commands.v1 and consent.acks.v1 in, events stored, each record acked once handled.
 
 A record that is not a valid command, or that a rule refuses, goes to consent.deadletter.v1 with the
-reason in its headers and its original bytes and key — nothing is dropped silently. A record that
+reason, its key, partition and offset and the SHA-256 of its value, never the value itself (it may
+hold personal data) — nothing is dropped silently. Personal data travels on Kafka only sealed to the
+ledger's public key: a command carrying it in clear is refused (personal_data_in_clear). A record that
 fails for a passing reason (the database down, concurrent writes) is not acknowledged and comes back.
 """
 
@@ -21,10 +23,12 @@ from pydantic import ValidationError
 
 from schemas import commands as c
 from schemas.commands import COMMANDS
+from schemas.sealed import in_clear
 from services.ledger.bootstrap import LedgerServices
 from services.ledger.commands import KAFKA_COMMANDS
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
+from services.ledger.pii.sealing import SealedDataError, problems
 from services.platform.deadletter import dead_letter
 from services.platform.tasks import start_when_reachable
 from services.platform.topics import TopicSpec
@@ -50,8 +54,12 @@ def screen(key: bytes | None, body: bytes, *, acknowledgement: bool = False) -> 
     try:
         command = COMMANDS.validate_json(body)
     except ValidationError as error:
-        fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
-        return DeadLetter("malformed", fields)
+        return DeadLetter("malformed", problems(error))
+    return _refusal(key, command, acknowledgement) or command
+
+
+def _refusal(key: bytes | None, command: c.AnyCommand, acknowledgement: bool) -> DeadLetter | None:
+    """Why a valid command cannot be taken from this record, or None."""
     if command.subject_id is None:
         return DeadLetter("malformed", "subject_id: required on Kafka")
     if key != str(command.subject_id).encode():
@@ -60,7 +68,13 @@ def screen(key: bytes | None, body: bytes, *, acknowledgement: bool = False) -> 
         return DeadLetter("not_an_acknowledgement", f"{command.type} does not belong on the acknowledgements topic")
     if type(command) not in KAFKA_COMMANDS:
         return DeadLetter("not_allowed_on_kafka", f"{command.type} is taken over HTTP with the dpo scope")
-    return command
+    if clear := in_clear(command):
+        return DeadLetter(
+            "personal_data_in_clear",
+            f"{', '.join(clear)}: personal data goes on Kafka only sealed to the ledger's public key, in "
+            "sealed_<field> (schemas.kit.sealed_command; the key: GET /v1/commands/public-key)",
+        )
+    return None
 
 
 def apply(wired: LedgerServices, command: c.AnyCommand) -> DeadLetter | None:
@@ -74,6 +88,8 @@ def apply(wired: LedgerServices, command: c.AnyCommand) -> DeadLetter | None:
         return DeadLetter(refusal.rule, refusal.message)
     except SubjectErasedError as erased:
         return DeadLetter("subject_erased", str(erased))
+    except SealedDataError as sealed:
+        return DeadLetter(sealed.rule, str(sealed))
     except (InvalidCommandError, ValueError, OverflowError) as invalid:
         return DeadLetter("invalid", str(invalid))
     log.info("applied %s %s: %d event(s)%s", command.type, command.command_id, len(outcome.event_ids),

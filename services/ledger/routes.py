@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from schemas import commands as c
@@ -155,6 +156,24 @@ def router() -> APIRouter:
             "state": subject_view(state),
             "events": [to_envelope(event) for event in events],
         }
+
+    @api.get(
+        "/commands/public-key",
+        tags=["commands"],
+        response_class=Response,  # text for 200 alone, as /v1/evidence/public-key; the errors stay JSON
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The key, base64."},
+            **error_responses(503, described={503: "CONSENT_LEDGER_SEALING_KEY is not set."}),
+        },
+    )
+    def sealing_public_key(request: Request) -> PlainTextResponse:
+        """The X25519 public key (base64) that channels seal personal data to for Kafka; public by design."""
+        key = services_of(request).handler.sealing_key
+        if key is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "sealing is not available: CONSENT_LEDGER_SEALING_KEY is not set"
+            )
+        return PlainTextResponse(key.public_base64())
 
     return api
 

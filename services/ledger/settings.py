@@ -25,6 +25,11 @@ class LedgerSettings(ServiceSettings):
         description="Ed25519 seed, 32 random bytes in base64: signs checkpoints and evidence bundles. "
         "Without it no evidence bundle can be made.",
     )
+    ledger_sealing_key: SecretStr | None = Field(
+        default=None,
+        description="X25519 private key, 32 random bytes in base64: opens the personal data channels seal to its "
+        "public key (GET /v1/commands/public-key). Without it sealed personal data is refused.",
+    )
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
     controller_name: str = "ESPERANCE-RK LLP"
     controller_bin: str = "220240037922"

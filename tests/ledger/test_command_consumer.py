@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -14,8 +15,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from schemas import kit
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.consumer import command_broker
+from services.ledger.pii.sealing import SealingKey
 from services.ledger.settings import LedgerSettings
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ctx, tablet_consent
@@ -29,6 +32,7 @@ async def wired(tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
         ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
         ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
         ledger_identity_secret="identity-secret-for-tests-0123456789",
+        ledger_sealing_key=SealingKey.generate().private_base64(),
         commands_topic=await new_topic("consent.commands", partitions=3),
         deadletter_topic=await new_topic("consent.deadletter"),
         acks_topic=await new_topic("consent.acks"),
@@ -79,9 +83,22 @@ def command(subject: uuid.UUID, body: dict[str, Any], type_: str) -> bytes:
     return orjson.dumps({"type": type_, "subject_id": str(subject), **body})
 
 
+def sealed(wired: LedgerServices, subject: uuid.UUID, body: dict[str, Any], type_: str) -> bytes:
+    """The command as a channel sends it: its personal data sealed to the ledger's public key."""
+    assert wired.handler.sealing_key is not None
+    public_key = wired.handler.sealing_key.public_base64()
+    return kit.command_record({"type": type_, "subject_id": str(subject), **body}, public_key)[1]
+
+
+def letter_of(record: Any) -> dict[str, Any]:
+    """A dead letter's value, with its headers beside it."""
+    letter: dict[str, Any] = orjson.loads(record.value)
+    return letter | {"headers": {name: value.decode() for name, value in record.headers}}
+
+
 async def test_commands_on_kafka_are_recorded_once_even_when_repeated(wired: LedgerServices) -> None:
     settings, subject = wired.settings, uuid.uuid4()
-    grant = command(subject, grant_body("kafka-grant-1"), "GrantConsent")
+    grant = sealed(wired, subject, grant_body("kafka-grant-1"), "GrantConsent")
     opt_out = command(subject, {"command_id": "kafka-optout-1", "channels": ["email"]}, "OptOutOfMarketing")
 
     await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), v) for v in (grant, grant, opt_out)])
@@ -91,7 +108,7 @@ async def test_commands_on_kafka_are_recorded_once_even_when_repeated(wired: Led
     assert len(wired.ledger.history(subject)[0]) == 2
 
 
-async def test_malformed_and_refused_commands_go_to_the_dead_letter_topic_with_reason_and_original_bytes(
+async def test_malformed_and_refused_commands_go_to_the_dead_letters_with_reason_and_place_but_not_their_bytes(
     wired: LedgerServices,
 ) -> None:
     settings, subject = wired.settings, uuid.uuid4()
@@ -106,13 +123,18 @@ async def test_malformed_and_refused_commands_go_to_the_dead_letter_topic_with_r
     )
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
 
-    by_value = {record.value: dict(record.headers) for record in letters}
-    assert set(by_value) == {not_json, missing_subject, refused}
-    assert by_value[not_json]["deadletter-rule"] == b"malformed"
-    assert by_value[missing_subject]["deadletter-reason"] == b"subject_id: required on Kafka"
-    assert by_value[refused]["deadletter-rule"] == b"consent_none"
+    by_digest = {letter["value_sha256"]: letter for letter in map(letter_of, letters)}
+    digest = {value: hashlib.sha256(value).hexdigest() for value in (not_json, missing_subject, refused)}
+    assert set(by_digest) == set(digest.values())  # each record named by its value's SHA-256
+    assert by_digest[digest[not_json]]["rule"] == "malformed"
+    assert by_digest[digest[missing_subject]]["reason"] == "subject_id: required on Kafka"
+    assert by_digest[digest[refused]]["headers"]["deadletter-rule"] == "consent_none"
     assert {record.key for record in letters} == {str(subject).encode()}
-    assert all(headers["original-topic"] == settings.commands_topic.encode() for headers in by_value.values())
+    assert {letter["key"] for letter in by_digest.values()} == {str(subject)}
+    assert {letter["topic"] for letter in by_digest.values()} == {settings.commands_topic}
+    assert sorted(letter["offset"] for letter in by_digest.values()) == [0, 1, 2]  # all keyed alike: one partition
+    assert all(letter["headers"]["original-topic"] == settings.commands_topic for letter in by_digest.values())
+    assert not any(original in record.value for original in digest for record in letters)  # no bytes copied
     assert wired.ledger.history(subject)[0] == []
 
 
@@ -123,7 +145,7 @@ async def test_dpo_commands_and_records_keyed_to_another_subject_are_not_taken_f
     erase = command(
         subject, {"command_id": "e-1", "ground": "purpose_achieved", "requested_by": "subject"}, "ErasePersonalData"
     )
-    grant = command(subject, grant_body("g-1"), "GrantConsent")
+    grant = sealed(wired, subject, grant_body("g-1"), "GrantConsent")
 
     await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), erase), (str(uuid.uuid4()), grant)])
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=2)
@@ -151,3 +173,69 @@ async def test_an_acknowledgement_of_an_event_the_ledger_never_recorded_goes_to_
     _, state = wired.ledger.history(subject)
     assert state is not None
     assert state.enforcements == {("loyalty", granted)}
+
+
+# Synthetic people of these tests: no other test spells them.
+NAME, PHONE, CARD = "Aruzhan Cleartestova", "+7 705 555 31 64", "6001 5550 8181 2026"
+REPRESENTATIVE = "Bolat Cleartestuly"
+
+
+def no_part_of(personal: list[str], record: Any) -> list[str]:
+    """The pieces of `personal` (each word, each number's digits) that the record's key, value or headers hold."""
+    held = record.value + (record.key or b"") + b"".join(value for _, value in record.headers)
+    pieces = {word for text in personal for word in text.split() if len(word) >= 4}
+    pieces |= {"".join(ch for ch in text if ch.isdigit()) for text in personal if any(ch.isdigit() for ch in text)}
+    return sorted(piece for piece in pieces if piece.encode() in held)
+
+
+async def test_personal_data_in_clear_on_kafka_is_refused_and_its_dead_letter_holds_none_of_it(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    grant = grant_body("clear-grant-1", pii={"name": NAME, "phone": PHONE})
+    grant["representative"] = {"power_of_attorney_ref": "poa-1", "pii": {"name": REPRESENTATIVE}}
+    card = {"command_id": "clear-card-1", "card_number": CARD}
+    rectify = {"command_id": "clear-rectify-1", "categories": ["contacts"], "pii": {"phone": PHONE}}
+
+    await send(
+        settings.kafka_bootstrap,
+        settings.commands_topic,
+        [(str(subject), command(subject, grant, "GrantConsent")),
+         (str(subject), command(subject, card, "LinkLoyaltyCard")),
+         (str(subject), command(subject, rectify, "RectifyPersonalData"))],
+    )  # fmt: skip
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
+
+    assert sorted(letter_of(record)["reason"].partition(":")[0] for record in letters) == [
+        "card_number", "pii", "pii, representative.pii",
+    ]  # fmt: skip
+    assert {letter_of(record)["rule"] for record in letters} == {"personal_data_in_clear"}
+    assert [no_part_of([NAME, PHONE, CARD, REPRESENTATIVE], record) for record in letters] == [[], [], []]
+    assert wired.ledger.history(subject)[0] == []
+
+
+async def test_sealed_commands_that_cannot_be_applied_are_dead_lettered_without_their_bytes(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    another_key = SealingKey.generate().public_base64()
+    body = {"type": "GrantConsent", "subject_id": str(subject), **grant_body("sealed-1", pii={"name": NAME})}
+    to_another_key = kit.command_record(body, another_key)[1]
+    damaged = orjson.loads(sealed(wired, subject, grant_body("sealed-2", pii={"name": NAME}), "GrantConsent"))
+    damaged["sealed_pii"] = damaged["sealed_pii"][:-20] + "A" * 20
+    card = {"command_id": "sealed-3", "card_number": CARD}
+    unknown_type = orjson.loads(sealed(wired, subject, card, "LinkLoyaltyCard")) | {"type": "LinkLoyaltyCards"}
+    values = [to_another_key, orjson.dumps(damaged), orjson.dumps(unknown_type)]
+
+    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), value) for value in values])
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
+
+    by_digest = {letter["value_sha256"]: letter for letter in map(letter_of, letters)}
+    rules = [by_digest[hashlib.sha256(value).hexdigest()]["rule"] for value in values]
+    assert rules == ["sealed_data_unreadable", "sealed_data_unreadable", "malformed"]
+    assert by_digest[hashlib.sha256(values[0]).hexdigest()]["reason"].startswith("sealed_pii: sealed_data_unreadable")
+    sealed_values = [orjson.loads(value).get("sealed_pii") or orjson.loads(value)["sealed_card_number"]
+                     for value in values]  # fmt: skip
+    assert not any(part.encode() in record.value for part in sealed_values for record in letters)
+    assert [no_part_of([NAME, CARD], record) for record in letters] == [[], [], []]
+    assert wired.ledger.history(subject)[0] == []

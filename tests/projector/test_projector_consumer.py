@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 import time
 import uuid
@@ -14,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.vocabulary import Channel
+from services.platform.reading import Batch, read_to_end
 from services.projector.consumer import projector_broker
 from services.projector.settings import ProjectorSettings
 from services.projector.store import Consumed, ProjectionStore
@@ -55,7 +57,8 @@ async def test_a_batch_that_fails_to_apply_is_read_again_and_a_record_fitting_no
     store = FailsOnce(settings.projector_store)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
-    values = [*histories(20), b'{"type": "kz.esperance.consent.v1.Unknown", "id": "x"}']
+    unknown = b'{"type": "kz.esperance.consent.v1.Unknown", "id": "x", "note": "Synthetic Strangerova"}'
+    values = [*histories(20), unknown]
     for value in values:
         await producer.send_and_wait(settings.events_topic, key=b"k", value=value)
     await producer.stop()
@@ -71,6 +74,15 @@ async def test_a_batch_that_fails_to_apply_is_read_again_and_a_record_fitting_no
     assert sum(row[1] for row in store.dump()["subject_state"]) == 40  # every event, none lost to the failure
     assert sum(store.next_offsets(settings.events_topic).values()) == len(values)  # past the set-aside record
     store.close()
+    letters: list[bytes] = []
+
+    async def collect(batch: Batch) -> None:
+        letters.extend(record.value for record in batch)
+
+    await read_to_end(kafka_bootstrap, settings.deadletter_topic, collect)
+    described = {(letter["rule"], letter["value_sha256"]) for letter in map(orjson.loads, letters)}
+    assert described == {("contract", hashlib.sha256(unknown).hexdigest())}  # once per reading of the record
+    assert not any(b"Strangerova" in letter for letter in letters)  # where the record is and why, never what it held
 
 
 def test_records_dead_lettered_still_move_the_offset(tmp_path: Path) -> None:

@@ -109,16 +109,22 @@ def test_acks_are_confirm_enforcement_commands_read_by_the_ledger(document: dict
     assert _operations(document, "consent.acks.v1", "send") == []  # sent by subscribers (schemas.kit), not here
 
 
-def test_dead_letters_are_the_original_bytes_with_the_reason_in_the_headers(document: dict[str, Any]) -> None:
+def test_dead_letters_say_why_and_where_with_a_digest_never_the_original_bytes(document: dict[str, Any]) -> None:
     [message] = _operations(document, "consent.deadletter.v1", "send")
+    letter = _payload(document, message)
 
-    assert _payload(document, message)["format"] == "binary"
+    assert letter["title"] == "DeadLetterRecord"
+    assert set(letter["required"]) == {"rule", "reason", "topic", "partition", "offset", "value_sha256", "value_bytes"}
+    assert "value" not in letter["properties"]
+    assert message["contentType"] == "application/json"
     assert set(message["headers"]["required"]) == {
+        "content-type",
         "deadletter-rule",
         "deadletter-reason",
         "original-topic",
         "original-partition",
         "original-offset",
+        "original-sha256",
     }
 
 
