@@ -29,6 +29,7 @@ from services.ledger.commands import KAFKA_COMMANDS
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.pii.keys import SubjectErasedError
 from services.ledger.pii.sealing import SealedDataError, problems
+from services.ledger.store import STORE_AWAY
 from services.platform.deadletter import dead_letter
 from services.platform.tasks import start_when_reachable
 from services.platform.topics import TopicSpec
@@ -116,6 +117,11 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
         screened = screen(record.key, message.body, acknowledgement=record.topic == settings.acks_topic)
         try:
             letter = screened if isinstance(screened, DeadLetter) else await to_thread.run_sync(apply, wired, screened)
+        except STORE_AWAY as error:  # not the record's fault: it waits, however long the database is away
+            log.warning("record %s@%d/%d waits for the store: %s", record.topic, *place, type(error).__name__)
+            await asyncio.sleep(RETRY_DELAY_SECONDS)
+            await message.nack()
+            return
         except Exception as error:
             attempts[place] = attempts.get(place, 0) + 1
             if attempts[place] < MAX_ATTEMPTS:
