@@ -22,8 +22,11 @@ import httpx
 import orjson
 import psycopg
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from schemas import kit
 from services.devstack.postgres import LocalPostgres
+from services.ledger.pii.sealing import SealingKey
 from services.ledger.signing import SigningKey
 from tests.conftest import NewTopicFactory
 from tests.integration.service_processes import service
@@ -33,6 +36,8 @@ TOKEN = "operator-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LOYALTY = {"system": "loyalty", "purpose": "loyalty"}
 WRITERS = 4
+KAFKA_COMMANDS = 300  # sent just before the restart: most of them meet the outage in the ledger's consumer
+SEALING = SealingKey.generate()
 DOWN_SECONDS = 15.0  # longer than a request waits for the database (about 12 s), so some are told 503
 
 
@@ -133,6 +138,7 @@ async def test_a_postgresql_restart_under_load_loses_nothing_and_every_route_rec
         "CONSENT_LEDGER_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "CONSENT_LEDGER_IDENTITY_SECRET": "identity-secret-for-tests-0123456789",
         "CONSENT_LEDGER_SIGNING_KEY": SigningKey.generate().seed_base64(),
+        "CONSENT_LEDGER_SEALING_KEY": SEALING.private_base64(),
         "CONSENT_RELAY_TRANSACTIONAL_ID": f"relay-{topics['events']}",
         "CONSENT_SCHEDULER_INTERVAL_SECONDS": "0",
     }
@@ -153,6 +159,7 @@ async def test_a_postgresql_restart_under_load_loses_nothing_and_every_route_rec
             thread.start()
         try:
             waited(lambda: len(load.recorded) >= 200, 60)
+            await send_on_kafka(kafka_bootstrap, topics["commands"], KAFKA_COMMANDS)
             went_down = time.monotonic()
             postgres.restart(down_for=DOWN_SECONDS)  # from this thread: the server is this test's child
             came_back = time.monotonic()
@@ -169,8 +176,10 @@ async def test_a_postgresql_restart_under_load_loses_nothing_and_every_route_rec
 
         subjects = sorted(load.recorded)
         caught_up = waited(lambda: projected(projector, subjects) == len(subjects), 90)
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{postgres.port}/ledger") as db:
-            stored = db.execute("SELECT count(*), count(DISTINCT originator_id) FROM ledger_events").fetchone()
+        expected = len(subjects) + KAFKA_COMMANDS
+        waited(lambda: stored_events(postgres.port)[0] >= expected, 90)
+        stored = stored_events(postgres.port)
+        dead_letters = await records_in(kafka_bootstrap, topics["deadletter"])
 
     refused = load.statuses[503]
     down_health = [entry for entry in health if entry[2] != "up"]
@@ -178,12 +187,15 @@ async def test_a_postgresql_restart_under_load_loses_nothing_and_every_route_rec
         f"\nPostgreSQL restart under load: {len(subjects)} commands acknowledged, {refused} answered 503 "
         f"while it was away ({came_back - went_down:.1f} s); commands accepted again {commands_back:.1f} s "
         f"and every route {routes_back:.1f} s after it came back; the projector caught up {caught_up:.1f} s "
-        f"later; statuses {dict(load.statuses)}; lost 0 of {len(subjects)}, stored {stored}"
+        f"later; statuses {dict(load.statuses)}; {KAFKA_COMMANDS} more commands on Kafka; "
+        f"stored {stored[0]} events of {stored[1]} subjects for {expected} commands; dead letters {dead_letters}"
     )
     # 200: the command was stored but its answer was cut by the restart; the repeat says so and records nothing
     assert set(load.statuses) <= {200, 201, 503}, load.statuses  # never a 500
     assert refused > 0  # the outage was met, and answered with 503
-    assert stored == (len(subjects), len(subjects))  # every acknowledged command once: nothing lost, no doubles
+    assert stored == (expected, expected)  # every acknowledged command once: nothing lost, no doubles
+    assert "waits for the store" in (tmp_path / "ledger.log").read_text()  # some met the outage on Kafka
+    assert dead_letters == 0  # a command on Kafka waits for the store; it is never given up on
     assert commands_back < 10
     assert routes_back < 15
     assert down_health, "no /health answer during the outage said the database was down"
@@ -236,3 +248,37 @@ def test_sigterm_stops_the_ledger_within_seconds_while_a_request_waits_for_a_loc
         waiting.join(timeout=60)
 
     assert stopped_after < 20
+
+
+async def send_on_kafka(bootstrap: str, topic: str, count: int) -> None:
+    """`count` grants for new subjects on consent.commands.v1, as a channel sends them (personal data sealed)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for _ in range(count):
+            subject = str(uuid.uuid4())
+            command = grant_body(f"kafka-grant-{subject}", type="GrantConsent", subject_id=subject)
+            key, value = kit.command_record(command, SEALING.public_base64())
+            await producer.send(topic, key=key, value=value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def records_in(bootstrap: str, topic: str) -> int:
+    """How many records `topic` (one partition) holds."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        return int((await consumer.end_offsets([partition]))[partition])
+    finally:
+        await consumer.stop()
+
+
+def stored_events(port: int) -> tuple[int, int]:
+    """Events in the ledger's store, and the subjects they belong to."""
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/ledger") as db:
+        row = db.execute("SELECT count(*), count(DISTINCT originator_id) FROM ledger_events").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
