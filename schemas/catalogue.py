@@ -14,9 +14,11 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from schemas.commands import CATEGORIES, CHANNELS, COUNTRY, PURPOSES
 from schemas.consent_record import ConsentTerms
+from schemas.fields import absent_or
 
 ConsentId = Annotated[UUID, Field(description="Event id of the ConsentGranted this refers to.")]
 WithdrawalId = Annotated[UUID, Field(description="Event id of the ConsentWithdrawalRequested this refers to.")]
@@ -32,6 +34,11 @@ CardRef = Annotated[str, Field(description="Opaque card reference; never the car
 RequestId = Annotated[
     str, Field(description="The request's id, chosen by the channel that received it.", examples=["req-2026-0042"])
 ]
+_LATE = (
+    "Days from `{day}` to the day (in Kazakhstan) the ledger recorded it: 0 when entered the same day. More than 30 "
+    "only when the DPO entered a paper {what} late or imported it; then `{day}` is its true date, and the deadline "
+    "counted from it may already have passed. Absent on events recorded before this field existed."
+)
 
 
 class EventData(BaseModel):
@@ -68,6 +75,9 @@ class ConsentWithdrawalRequested(EventData):
     )
     requested_effective_on: date | None = Field(
         default=None, description="A later day the subject asked for, if any.", examples=["2026-06-15"]
+    )
+    entered_late_by_days: Annotated[int, Field(ge=0)] | SkipJsonSchema[None] = absent_or(
+        _LATE.format(day="filed_on", what="application"), examples=[0, 59]
     )
 
 
@@ -178,6 +188,9 @@ class SubjectRequestReceived(EventData):
     received_on: date = Field(description="The day it was received.", examples=["2026-05-22"])
     due_on: date = Field(description="Answer due by: 3 Kazakh working days after receipt.", examples=["2026-05-28"])
     by_representative: bool = Field(description="Whether a representative filed it.", examples=[False])
+    entered_late_by_days: Annotated[int, Field(ge=0)] | SkipJsonSchema[None] = absent_or(
+        _LATE.format(day="received_on", what="request"), examples=[0, 77]
+    )
 
 
 class SubjectRequestAnswered(EventData):

@@ -165,7 +165,14 @@ class RequestWithdrawal(Command):
     """File a written withdrawal application (ConsentWithdrawalRequested, or Refused)."""
 
     type: Literal["RequestWithdrawal"] = "RequestWithdrawal"
-    filed_on: DAY = Field(description="When the written application was filed; not later than today.")
+    filed_on: DAY = Field(
+        description="The day the written application was filed: not after today in Kazakhstan, and at most 30 days "
+        "before it. An earlier day (from 2000-01-01) is taken over HTTP from a token that also has the dpo scope: a "
+        "paper application entered late, or an import. The event records it with how many days late it was entered "
+        "(`entered_late_by_days`), and its 10 working days count from this day, so it may take effect at once. On "
+        "Kafka the 30 days hold.",
+        examples=["2026-05-22"],
+    )
     requested_effective_on: DAY | None = None
     unfulfilled_obligations: int = Field(default=0, ge=0, description="Open orders or other obligations.")
 
@@ -291,7 +298,13 @@ class ReceiveSubjectRequest(Command):
     type: Literal["ReceiveSubjectRequest"] = "ReceiveSubjectRequest"
     request_id: REF
     kind: Literal["access", "rectification", "blocking", "destruction", "withdrawal"]
-    received_on: DAY = Field(description="When the request was received; not later than today.")
+    received_on: DAY = Field(
+        description="The day the request was received: not after today in Kazakhstan. Requests are registered with "
+        "the dpo scope, so any earlier day from 2000-01-01 is taken (a paper request entered late, or an import); "
+        "the event records how many days late it was entered (`entered_late_by_days`), and the 3 working days to "
+        "answer count from this day.",
+        examples=["2026-05-22"],
+    )
     by_representative: bool = False
     identity_document: IdentityDocument
 
@@ -301,7 +314,11 @@ class AnswerSubjectRequest(Command):
 
     type: Literal["AnswerSubjectRequest"] = "AnswerSubjectRequest"
     request_id: REF
-    answered_on: DAY
+    answered_on: DAY = Field(
+        description="The day the answer was sent: not after today in Kazakhstan. Answers are recorded with the dpo "
+        "scope, so any earlier day from 2000-01-01 is taken (an answer entered late, or an import).",
+        examples=["2026-05-26"],
+    )
     response_ref: REF | None = None
 
 

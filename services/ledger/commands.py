@@ -6,7 +6,7 @@ Used by the HTTP API and the Kafka command consumer alike, so both take exactly 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,16 +46,22 @@ class CommandHandler:
     sealing_key: SealingKey | None = None  # None: sealed personal data is refused (sealed_data_unreadable)
 
     def handle(  # noqa: PLR0911, PLR0912 - one case per command of the contract reads as a table
-        self, subject_id: UUID, command: c.AnyCommand, *, actor: str, now: datetime
+        self,
+        subject_id: UUID,
+        command: c.AnyCommand,
+        *,
+        actor: str,
+        now: datetime,
+        scopes: Set[str] = frozenset(),
     ) -> Outcome:
-        """Apply `command` to the subject as `actor` at `now`; raises the domain's refusals.
+        """Apply `command` to the subject as `actor` (with token `scopes`, none on Kafka) at `now`; raises refusals.
 
         Sealed personal data is opened first (SealedDataError when it cannot be), so the rules, the
         digest and the encryption under the subject's key see exactly what a command in clear gives.
         """
         command = opened(command, subject_id, self.sealing_key)
         today = kazakh_day(now)
-        check_dates(command, now, today)
+        check_dates(command, now, today, late_entry=LATE_ENTRY_SCOPE in scopes)
         ctx = Context(
             command_id=command.command_id,
             actor=actor,
@@ -178,7 +184,8 @@ SCOPE_OF: dict[type[c.Command], str] = {
     c.RejectSubjectRequest: "dpo",
 }
 KAFKA_COMMANDS = frozenset({m for m, scope in SCOPE_OF.items() if scope == "consent:write"} | {c.BlockLoyaltyCard})
-BACKDATING = timedelta(days=30)  # how far back a paper application or request may be entered
+BACKDATING = timedelta(days=30)  # how far back a channel may date a paper application or request
+LATE_ENTRY_SCOPE = "dpo"  # whose token may enter one later than that (DAY's 2000-01-01 still bounds it)
 
 
 def digest(command: c.Command) -> str:
@@ -199,16 +206,30 @@ def _without_empty_seals(content: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_dates(command: c.Command, now: datetime, today: date) -> None:
-    """Dates a sender gives must be plausible: nothing filed or received in the future, or long ago."""
+def check_dates(command: c.Command, now: datetime, today: date, *, late_entry: bool = False) -> None:
+    """Dates a sender gives must be plausible: nothing filed, received or answered in the future, or long ago.
+
+    A paper date (`filed_on`, `received_on`, `answered_on`) lies at most BACKDATING before today;
+    with `late_entry` (a token with the dpo scope, over HTTP only) any earlier day the contract's DAY
+    allows: a written application entered late, or an import of existing consents and requests. The
+    event then says how late it was entered (`entered_late_by_days`).
+    """
     if command.occurred_at is not None and not (
         now - timedelta(days=366) <= command.occurred_at <= now + timedelta(hours=1)
     ):
         raise InvalidCommandError("occurred_at", "must lie within the last year and not in the future")
     for name in ("filed_on", "received_on", "answered_on"):
         day: date | None = getattr(command, name, None)
-        if day is not None and not (today - BACKDATING <= day <= today):
-            raise InvalidCommandError(name, f"must lie between {today - BACKDATING} and today ({today})")
+        if day is None:
+            continue
+        if day > today:
+            raise InvalidCommandError(name, f"must not lie after today ({today})")
+        if day < today - BACKDATING and not late_entry:
+            raise InvalidCommandError(
+                name,
+                f"must lie between {today - BACKDATING} and today ({today}); "
+                f"an earlier day is entered by a token with the {LATE_ENTRY_SCOPE} scope",
+            )
 
 
 def _categories(names: Iterable[str]) -> list[DataCategory]:

@@ -85,7 +85,7 @@ def apply_command(
     if isinstance(command, c.ConfirmEnforcement) and command.system != principal.name:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"a token of {principal.name!r} confirms only for itself")
     actor = f"{principal.name}/{command.actor}" if command.actor else principal.name
-    outcome = wired.handler.handle(subject_id, command, actor=actor, now=wired.clock())
+    outcome = wired.handler.handle(subject_id, command, actor=actor, now=wired.clock(), scopes=principal.scopes)
     response.status_code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
     return CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
 

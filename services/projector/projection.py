@@ -52,7 +52,7 @@ def initial_state(subject_id: str) -> State:
         "status": "none",
         "status_event_id": None,
         "withdrawal": None,  # the pending application: its event id and the day it takes effect
-        "withdrawals": {},  # application event id -> filed_on, effective_on, status and the event that settled it
+        "withdrawals": {},  # application event id -> filed_on, effective_on, lateness, status, the event settling it
         "opted_out": {},  # channel -> MarketingOptedOut event id
         "opted_in": {},  # channel -> MarketingOptedIn event id since the consent in force was granted
         "blocked": {},  # category -> PersonalDataBlocked event id
@@ -122,6 +122,7 @@ def _withdrawal_requested(state: State, event_id: str, envelope: Envelope) -> No
     application = {
         "filed_on": data.filed_on.isoformat(),
         "effective_on": data.effective_on.isoformat(),
+        "entered_late_by_days": data.entered_late_by_days,  # None on events recorded before the field existed
         "status": "pending",
         "outcome_event_id": None,
         "reason": None,
@@ -204,6 +205,7 @@ def _request_received(state: State, event_id: str, envelope: Envelope) -> None:
         "kind": data.kind,
         "received_on": data.received_on.isoformat(),
         "due_on": data.due_on.isoformat(),
+        "entered_late_by_days": data.entered_late_by_days,
         "status": "open",
         "event_id": event_id,
         "answered_on": None,

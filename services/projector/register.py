@@ -17,17 +17,20 @@ Sql = Callable[[str], str]
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS subject_requests (
         subject_id TEXT NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL, received_on TEXT NOT NULL,
-        due_on TEXT NOT NULL, status TEXT NOT NULL, answered_on TEXT, response_ref TEXT, reason TEXT,
-        PRIMARY KEY (subject_id, request_id))""",
+        due_on TEXT NOT NULL, entered_late_by_days INTEGER, status TEXT NOT NULL, answered_on TEXT, response_ref TEXT,
+        reason TEXT, PRIMARY KEY (subject_id, request_id))""",
     """CREATE TABLE IF NOT EXISTS withdrawal_applications (
         subject_id TEXT NOT NULL, event_id TEXT NOT NULL, filed_on TEXT NOT NULL, effective_on TEXT NOT NULL,
-        status TEXT NOT NULL, outcome_event_id TEXT, reason TEXT, legal_basis TEXT,
+        entered_late_by_days INTEGER, status TEXT NOT NULL, outcome_event_id TEXT, reason TEXT, legal_basis TEXT,
         PRIMARY KEY (subject_id, event_id))""",
     "CREATE INDEX IF NOT EXISTS withdrawal_applications_due ON withdrawal_applications (status, effective_on)",
 ]
 
-_REQUEST = ("kind", "received_on", "due_on", "status", "answered_on", "response_ref", "reason")
-_APPLICATION = ("filed_on", "effective_on", "status", "outcome_event_id", "reason", "legal_basis")
+# entered_late_by_days: how many days after its paper date the ledger recorded it (None on older events).
+_REQUEST = ("kind", "received_on", "due_on", "entered_late_by_days", "status", "answered_on", "response_ref", "reason")
+_APPLICATION = (
+    "filed_on", "effective_on", "entered_late_by_days", "status", "outcome_event_id", "reason", "legal_basis",
+)  # fmt: skip
 # An open withdrawal request shows the day the subject's pending withdrawal application takes effect.
 _EFFECTIVE_ON = (
     "CASE WHEN r.kind = 'withdrawal' AND r.status = 'open' THEN (SELECT MIN(w.effective_on) "
@@ -39,8 +42,8 @@ def save(cursor: Any, sql: Sql, states: Sequence[dict[str, Any]]) -> None:
     """Upsert every request and withdrawal application of `states`."""
     cursor.executemany(
         sql(
-            "INSERT INTO subject_requests (subject_id, request_id, kind, received_on, due_on, status, answered_on, "
-            "response_ref, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "INSERT INTO subject_requests (subject_id, request_id, kind, received_on, due_on, entered_late_by_days, "
+            "status, answered_on, response_ref, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (subject_id, request_id) DO UPDATE SET status = excluded.status, "
             "answered_on = excluded.answered_on, response_ref = excluded.response_ref, reason = excluded.reason"
         ),
@@ -52,8 +55,8 @@ def save(cursor: Any, sql: Sql, states: Sequence[dict[str, Any]]) -> None:
     )
     cursor.executemany(
         sql(
-            "INSERT INTO withdrawal_applications (subject_id, event_id, filed_on, effective_on, status, "
-            "outcome_event_id, reason, legal_basis) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "INSERT INTO withdrawal_applications (subject_id, event_id, filed_on, effective_on, entered_late_by_days, "
+            "status, outcome_event_id, reason, legal_basis) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (subject_id, event_id) DO UPDATE SET status = excluded.status, "
             "outcome_event_id = excluded.outcome_event_id, reason = excluded.reason, legal_basis = excluded.legal_basis"
         ),
@@ -69,12 +72,13 @@ def open_requests(cursor: Any, sql: Sql, due_before: date | None) -> list[dict[s
     """Open requests due before a day (any day if None), soonest first, withdrawals with their effective day."""
     cursor.execute(
         sql(
-            f"SELECT r.subject_id, r.request_id, r.kind, r.received_on, r.due_on, {_EFFECTIVE_ON} "  # noqa: S608
+            "SELECT r.subject_id, r.request_id, r.kind, r.received_on, r.due_on, r.entered_late_by_days, "  # noqa: S608
+            f"{_EFFECTIVE_ON} "
             "FROM subject_requests r WHERE r.status = 'open' AND r.due_on < %s"
         ),
         ((due_before or date.max).isoformat(),),
     )
-    names = ("subject_id", "request_id", "kind", "received_on", "due_on", "effective_on")
+    names = ("subject_id", "request_id", "kind", "received_on", "due_on", "entered_late_by_days", "effective_on")
     return _rows(cursor, names, ("due_on", "subject_id", "request_id"))
 
 
@@ -82,8 +86,8 @@ def subject_requests(cursor: Any, sql: Sql, subject_id: str) -> list[dict[str, A
     """Every request of one subject, open or closed, in the order received."""
     cursor.execute(
         sql(
-            "SELECT r.request_id, r.kind, r.received_on, r.due_on, r.status, r.answered_on, r.response_ref, "  # noqa: S608
-            f"r.reason, {_EFFECTIVE_ON} FROM subject_requests r "
+            "SELECT r.request_id, r.kind, r.received_on, r.due_on, r.entered_late_by_days, r.status, r.answered_on, "  # noqa: S608
+            f"r.response_ref, r.reason, {_EFFECTIVE_ON} FROM subject_requests r "
             "WHERE r.subject_id = %s"
         ),
         (subject_id,),
@@ -96,7 +100,8 @@ def withdrawal_applications(cursor: Any, sql: Sql, status: str | None) -> list[d
     where = "WHERE status = %s " if status is not None else ""
     cursor.execute(
         sql(
-            "SELECT subject_id, event_id, filed_on, effective_on, status, outcome_event_id, reason, legal_basis "  # noqa: S608
+            "SELECT subject_id, event_id, filed_on, effective_on, entered_late_by_days, status, outcome_event_id, "  # noqa: S608
+            "reason, legal_basis "
             f"FROM withdrawal_applications {where}"
         ),
         () if status is None else (status,),

@@ -75,6 +75,12 @@ class BulkCheck(Asked):
     subject_ids: list[UUID] = Field(max_length=1_000_000)
 
 
+_ENTERED_LATE = (
+    "Days from its paper date to the day the ledger recorded it: over 30 when the DPO entered it late or imported "
+    "it (its deadlines count from the paper date); null for events recorded before the ledger said so."
+)
+
+
 class OpenRequest(BaseModel):
     """An open subject request in the register, with the day its answer is due."""
 
@@ -83,6 +89,7 @@ class OpenRequest(BaseModel):
     kind: str = Field(examples=["access"])
     received_on: date
     due_on: date = Field(description="3 Kazakh working days after receipt.")
+    entered_late_by_days: int | None = Field(description=_ENTERED_LATE, examples=[0, 59])
     effective_on: date | None = Field(
         description="For a withdrawal request: the day the subject's pending withdrawal takes effect."
     )
@@ -95,6 +102,7 @@ class SubjectRequest(BaseModel):
     kind: str = Field(examples=["access"])
     received_on: date
     due_on: date
+    entered_late_by_days: int | None = Field(description=_ENTERED_LATE, examples=[0, 59])
     status: Literal["open", "answered", "rejected"]
     answered_on: date | None
     response_ref: str | None = Field(
@@ -111,6 +119,7 @@ class WithdrawalApplication(BaseModel):
     event_id: str = Field(description="The ConsentWithdrawalRequested event.")
     filed_on: date
     effective_on: date = Field(examples=["2026-06-08"])
+    entered_late_by_days: int | None = Field(description=_ENTERED_LATE, examples=[0, 59])
     status: Literal["pending", "refused", "withdrawn", "lapsed"] = Field(
         description="lapsed: the consent expired, or the data was erased, before the withdrawal took effect."
     )

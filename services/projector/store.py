@@ -24,7 +24,7 @@ from services.projector.projection import evolve, initial_state
 log = logging.getLogger(__name__)
 APPLIED = Counter("consent_projector_events_applied", "Events folded into the projector's read models")
 # Bump when the state kept per subject or the tables change: a store of another version is rebuilt.
-READ_MODEL_VERSION = 2
+READ_MODEL_VERSION = 3  # 3: the register shows how late each paper application or request was entered
 SCHEMA_LOCK = 0x70726F6A  # "proj": serialises instances creating or rebuilding the tables
 TABLES = (
     "projector_offsets", "subject_state", "transfer_register", "subject_requests", "withdrawal_applications",

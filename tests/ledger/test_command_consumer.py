@@ -8,6 +8,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from schemas import kit
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.consumer import command_broker
+from services.ledger.domain.calendar import kazakh_day
 from services.ledger.pii.sealing import SealingKey
 from services.ledger.settings import LedgerSettings
 from tests.conftest import NewTopicFactory
@@ -239,3 +241,18 @@ async def test_sealed_commands_that_cannot_be_applied_are_dead_lettered_without_
     assert not any(part.encode() in record.value for part in sealed_values for record in letters)
     assert [no_part_of([NAME, CARD], record) for record in letters] == [[], [], []]
     assert wired.ledger.history(subject)[0] == []
+
+
+async def test_on_kafka_a_withdrawal_filed_more_than_30_days_ago_is_still_refused(wired: LedgerServices) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    wired.ledger.grant_consent(subject, ctx("grant", "2020-01-06"), tablet_consent(), None)
+    long_ago = (kazakh_day(wired.clock()) - timedelta(days=45)).isoformat()
+    withdrawal = command(subject, {"command_id": "w-1", "filed_on": long_ago}, "RequestWithdrawal")
+
+    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), withdrawal)])
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=1)
+
+    headers = [dict(record.headers) for record in letters]
+    assert [h["deadletter-rule"] for h in headers] == [b"invalid"]
+    assert headers[0]["deadletter-reason"].startswith(b"filed_on: must lie between")
+    assert [type(event).__name__ for event in wired.ledger.history(subject)[0]] == ["ConsentGranted"]

@@ -24,6 +24,7 @@ TOKENS = {
     "tablet": ("tablet-token-0123456789", ["consent:write"]),
     "dpo": ("dpo-token-0123456789abc", ["dpo", "read"]),
     "auditor": ("auditor-token-012345678", ["read"]),
+    "dpo-office": ("dpo-office-token-0123456", ["consent:write", "dpo", "read"]),  # enters paper applications
 }
 
 
@@ -304,6 +305,53 @@ def test_a_channel_cannot_set_the_ledgers_clock(api: TestClient, clock: Clock) -
     assert backdated.json()["detail"][0]["loc"] == ["body", "filed_on"]
     assert too_early.status_code == 422  # `today` is not the sender's to give
     assert completion.json()["rule"] == "withdrawal_not_due"  # on 2026-05-22 by the ledger's own clock
+
+
+def test_a_paper_withdrawal_entered_late_by_the_dpo_keeps_its_true_dates_and_takes_effect_at_once(
+    api: TestClient, clock: Clock
+) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())  # on 4 May 2026
+    clock.on("2026-07-20")
+    late = {"command_id": "w-1", "filed_on": "2026-05-22"}
+
+    by_a_channel = post(api, "tablet", subject, "/withdrawals", late)
+    before_the_consent = post(
+        api, "dpo-office", subject, "/withdrawals", {"command_id": "w-0", "filed_on": "2026-04-30"}
+    )
+    before_2000 = post(api, "dpo-office", subject, "/withdrawals", {"command_id": "w-9", "filed_on": "1999-12-31"})
+    by_the_dpo = post(api, "dpo-office", subject, "/withdrawals", late)
+    completion = post(api, "dpo", subject, "/withdrawals/completion", {"command_id": "w-2"})
+    history = api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).json()
+
+    assert by_a_channel.status_code == 422
+    assert by_a_channel.json()["detail"][0]["loc"] == ["body", "filed_on"]
+    assert "2026-06-20" in by_a_channel.json()["detail"][0]["msg"]  # the earliest day a channel may give
+    assert "dpo" in by_a_channel.json()["detail"][0]["msg"]
+    assert (before_the_consent.status_code, before_the_consent.json()["rule"]) == (409, "filed_before_consent")
+    assert before_2000.status_code == 422
+    assert (by_the_dpo.status_code, completion.status_code) == (201, 201)
+    requested, withdrawn = history["events"][1]["data"], history["events"][2]["data"]
+    assert (requested["filed_on"], requested["effective_on"], requested["entered_late_by_days"]) == (
+        "2026-05-22", "2026-06-08", 59,
+    )  # fmt: skip
+    assert withdrawn["effective_on"] == "2026-06-08"
+    assert history["state"]["consent_status"] == "withdrawn"
+
+
+def test_a_paper_request_received_long_ago_is_registered_by_the_dpo_with_its_true_date(
+    api: TestClient, clock: Clock
+) -> None:
+    subject = str(uuid4())
+    post(api, "tablet", subject, "/consents", grant_body())
+    clock.on("2026-07-20")
+
+    received = api.post("/v1/requests", json=request_body("rq-late", subject, "2026-05-04"), headers=auth("dpo"))
+    history = api.get(f"/v1/subjects/{subject}/history", headers=auth("auditor")).json()
+
+    assert received.status_code == 201
+    data = history["events"][-1]["data"]
+    assert (data["received_on"], data["due_on"], data["entered_late_by_days"]) == ("2026-05-04", "2026-05-08", 77)
 
 
 def test_a_command_id_reused_for_another_command_is_refused(api: TestClient) -> None:

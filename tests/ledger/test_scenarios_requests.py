@@ -83,6 +83,19 @@ def test_a_request_without_a_handwritten_signature_is_rejected_with_the_reason()
     assert subject.open_requests == {}
 
 
+def test_a_paper_request_received_on_4_may_and_entered_on_20_july_is_due_by_its_true_day_and_says_how_late() -> None:
+    subject = given_consent()
+
+    event_id = subject.receive_request(
+        ctx(1, on=date(2026, 7, 20), actor=DPO), "rq-0007", RequestKind.ACCESS, date(2026, 5, 4),
+        calendar=CALENDAR, pii=PII,
+    )  # fmt: skip
+
+    received = recorded(subject, event_id, e.SubjectRequestReceived)
+    assert (received.received_on, received.due_on) == ("2026-05-04", "2026-05-08")  # 7 May is a holiday
+    assert received.entered_late_by_days == 77
+
+
 # --- EnforcementConfirmed -----------------------------------------------------------------------------------------
 
 

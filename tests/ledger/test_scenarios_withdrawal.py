@@ -70,6 +70,39 @@ def test_a_withdrawal_asked_for_too_early_is_moved_to_the_tenth_working_day() ->
     assert (requested.effective_on, requested.requested_effective_on) == ("2026-06-08", "2026-06-01")
 
 
+def test_a_withdrawal_entered_the_day_it_was_filed_says_it_was_entered_0_days_late() -> None:
+    subject = given_consent()
+
+    event_id = subject.request_withdrawal(ctx(1), FRIDAY_22_MAY, CALENDAR)
+
+    assert recorded(subject, event_id, e.ConsentWithdrawalRequested).entered_late_by_days == 0
+
+
+def test_a_paper_withdrawal_filed_on_22_may_and_entered_on_20_july_keeps_its_dates_and_takes_effect_at_once() -> None:
+    subject = given_consent()
+    monday_20_july = date(2026, 7, 20)
+
+    event_id = subject.request_withdrawal(ctx(1, on=monday_20_july, actor=DPO), FRIDAY_22_MAY, CALENDAR)
+    requested = recorded(subject, event_id, e.ConsentWithdrawalRequested)
+    withdrawn_id = subject.complete_withdrawal(ctx(2, on=monday_20_july, actor=DPO), monday_20_july)
+
+    assert (requested.filed_on, requested.effective_on) == ("2026-05-22", "2026-06-08")
+    assert requested.entered_late_by_days == 59
+    assert recorded(subject, withdrawn_id, e.ConsentWithdrawn).effective_on == "2026-06-08"
+    assert subject.consent_status is ConsentStatus.WITHDRAWN
+
+
+def test_a_withdrawal_filed_before_the_consent_in_force_was_given_is_refused() -> None:
+    subject = given_consent()  # on Monday 4 May 2026
+
+    with refused(subject, "filed_before_consent") as refusal:
+        subject.request_withdrawal(ctx(1, on=date(2026, 7, 20), actor=DPO), date(2026, 4, 30), CALENDAR)
+
+    assert "2026-04-30" in refusal.value.message
+    assert "2026-05-04" in refusal.value.message
+    assert subject.consent_status is ConsentStatus.ACTIVE
+
+
 # --- ConsentWithdrawalRefused -------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.ledger.application import Ledger
+from services.ledger.domain import events as e
 from services.ledger.scheduler import Scheduler
 from tests.ledger.conftest import at, ctx, make_ledger, new_subject, tablet_consent
 
@@ -23,6 +24,28 @@ def test_a_withdrawal_filed_on_22_may_takes_effect_when_the_scheduler_runs_on_8_
     assert on_monday_8_june == [str(events[-1].event_id)]
     assert type(events[-1]).__name__ == "ConsentWithdrawn"
     assert events[-1].causation_id == str(events[1].event_id)
+    assert state is not None
+    assert state.consent_status.value == "withdrawn"
+
+
+def test_a_paper_withdrawal_entered_after_its_day_takes_effect_on_the_schedulers_next_run(ledger: Ledger) -> None:
+    subject = new_subject()
+    ledger.grant_consent(subject, ctx("grant"), tablet_consent(), None)
+    ledger.request_withdrawal(subject, ctx("withdraw", "2026-07-20", "dpo-office"), filed_on=date(2026, 5, 22))
+
+    recorded = Scheduler(ledger).run(at("2026-07-20", "10:01"))
+
+    events, state = ledger.history(subject)
+    requested, withdrawn = events[-2:]
+    assert recorded == [str(withdrawn.event_id)]
+    assert isinstance(requested, e.ConsentWithdrawalRequested)
+    assert (requested.filed_on, requested.effective_on, requested.entered_late_by_days) == (
+        "2026-05-22",
+        "2026-06-08",
+        59,
+    )
+    assert isinstance(withdrawn, e.ConsentWithdrawn)
+    assert withdrawn.effective_on == "2026-06-08"  # its true day, though recorded on 20 July
     assert state is not None
     assert state.consent_status.value == "withdrawn"
 

@@ -97,6 +97,7 @@ def test_every_transfer_request_card_and_confirmation_is_kept() -> None:
             "kind": "access",
             "received_on": "2026-05-22",
             "due_on": "2026-05-28",  # three working days; Wednesday 27 May is Kurban Ait
+            "entered_late_by_days": 0,
             "status": "answered",
             "event_id": ids_of("SubjectRequestAnswered")[0],
             "answered_on": "2026-05-25",
@@ -107,6 +108,7 @@ def test_every_transfer_request_card_and_confirmation_is_kept() -> None:
             "kind": "destruction",
             "received_on": "2026-05-22",
             "due_on": "2026-05-28",
+            "entered_late_by_days": 0,
             "status": "rejected",
             "event_id": ids_of("SubjectRequestRejected")[0],
             "answered_on": None,
@@ -119,6 +121,7 @@ def test_every_transfer_request_card_and_confirmation_is_kept() -> None:
         refused: {
             "filed_on": "2026-05-22",
             "effective_on": "2026-06-15",
+            "entered_late_by_days": 0,
             "status": "refused",
             "outcome_event_id": ids_of("ConsentWithdrawalRefused")[1],  # the first was refused as filed
             "reason": "legal_retention_duty",
@@ -127,6 +130,7 @@ def test_every_transfer_request_card_and_confirmation_is_kept() -> None:
         took_effect: {
             "filed_on": "2026-05-22",
             "effective_on": "2026-06-08",
+            "entered_late_by_days": 0,
             "status": "withdrawn",
             "outcome_event_id": ids_of("ConsentWithdrawn")[0],
             "reason": None,

@@ -88,6 +88,7 @@ def test_a_withdrawal_filed_on_friday_22_may_is_listed_to_take_effect_on_monday_
             "event_id": application,
             "filed_on": "2026-05-22",
             "effective_on": "2026-06-08",  # 10 working days; Kurban Ait on 27 May is not one
+            "entered_late_by_days": 0,
             "status": "pending",
             "outcome_event_id": None,
             "reason": None,
@@ -97,6 +98,43 @@ def test_a_withdrawal_filed_on_friday_22_may_is_listed_to_take_effect_on_monday_
     assert [(r["request_id"], r["kind"], r["due_on"], r["effective_on"]) for r in open_requests] == [
         ("rq-0050", "withdrawal", "2026-05-28", "2026-06-08")
     ]
+
+
+def test_a_paper_withdrawal_entered_on_20_july_is_listed_with_its_true_dates_and_how_late_it_was_entered(
+    api: TestClient,
+) -> None:
+    subject = given_consent()
+    monday_20_july = date(2026, 7, 20)
+    subject.receive_request(
+        ctx("rq", on=monday_20_july, actor=DPO), "rq-0060", RequestKind.WITHDRAWAL, FRIDAY_22_MAY,
+        calendar=CALENDAR, pii=PII,
+    )  # fmt: skip
+    application = subject.request_withdrawal(ctx("withdrawal", on=monday_20_july, actor=DPO), FRIDAY_22_MAY, CALENDAR)
+    feed(api, published(subject))
+
+    pending = api.get("/v1/withdrawals", headers=DPO_AUTH).json()
+    open_requests = api.get("/v1/requests", headers=DPO_AUTH).json()
+    of_the_subject = api.get(f"/v1/subjects/{SUBJECT}/requests", headers=DPO_AUTH).json()
+
+    assert [(w["event_id"], w["filed_on"], w["effective_on"], w["entered_late_by_days"]) for w in pending] == [
+        (application, "2026-05-22", "2026-06-08", 59)
+    ]
+    assert [(r["request_id"], r["received_on"], r["due_on"], r["entered_late_by_days"]) for r in open_requests] == [
+        ("rq-0060", "2026-05-22", "2026-05-28", 59)
+    ]
+    assert [r["entered_late_by_days"] for r in of_the_subject] == [59]
+
+
+def test_an_application_recorded_before_the_ledger_said_how_late_is_listed_without_a_lateness(api: TestClient) -> None:
+    subject = given_consent()
+    subject.request_withdrawal(ctx("withdrawal"), FRIDAY_22_MAY, CALENDAR)
+    documents = [envelope.to_document() for envelope in published(subject)]
+    older = {**documents[-1], "data": {k: v for k, v in documents[-1]["data"].items() if k != "entered_late_by_days"}}
+    feed(api, [parse_envelope(documents[0]), parse_envelope(older)])
+
+    pending = api.get("/v1/withdrawals", headers=DPO_AUTH).json()
+
+    assert [(w["filed_on"], w["entered_late_by_days"]) for w in pending] == [("2026-05-22", None)]
 
 
 def test_once_the_withdrawal_takes_effect_it_leaves_the_pending_list(api: TestClient) -> None:
@@ -211,11 +249,11 @@ def test_a_replay_with_redeliveries_gives_the_same_register_rows(tmp_path: Path)
 
     dumped = live.dump()
     assert dumped == replayed.dump()
-    assert sorted((row[3], row[4]) for row in dumped["withdrawal_applications"]) == [
+    assert sorted((row[3], row[5]) for row in dumped["withdrawal_applications"]) == [
         ("2026-06-08", "withdrawn"),
         ("2026-06-15", "refused"),
     ]
-    assert [(row[1], row[5], row[7], row[8]) for row in dumped["subject_requests"]] == [
+    assert [(row[1], row[6], row[8], row[9]) for row in dumped["subject_requests"]] == [
         ("req-1", "answered", "report-0001", None),
         ("req-2", "rejected", None, "the power of attorney had expired"),
     ]
@@ -242,6 +280,7 @@ def test_the_register_reads_the_same_from_sqlite_and_postgresql(store: Projectio
             "kind": "withdrawal",
             "received_on": "2026-05-22",
             "due_on": "2026-05-28",
+            "entered_late_by_days": 0,
             "effective_on": "2026-06-08",
         }
     ]

@@ -7,7 +7,7 @@ from datetime import date
 
 from services.ledger.domain import events as e
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
-from services.ledger.domain.state import Context, SubjectState, WorkingDays
+from services.ledger.domain.state import Context, SubjectState, WorkingDays, days_late
 from services.ledger.domain.terms import ConsentTerms
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, Purpose, WithdrawalRefusalReason
 
@@ -63,10 +63,18 @@ class ConsentRules(SubjectState):
         """File a withdrawal: takes effect no earlier than 10 working days after filing; marketing stops now.
 
         With unfulfilled obligations (e.g. open orders) withdrawal would contradict law and is refused.
+        An application entered late keeps its true `filed_on`, so its day may already have come; the
+        event says how many days late it was entered. One filed before the consent in force was given
+        withdrew an earlier consent, not this one, and is refused.
         """
         self.check_not_erased()
         consent_id = self.consent_id
         self.check_consent_active()
+        if self.consent_given_on is not None and filed_on < self.consent_given_on:
+            raise RuleViolationError(
+                "filed_before_consent",
+                f"filed on {filed_on}, before the consent in force was given on {self.consent_given_on}",
+            )
         if unfulfilled_obligations > 0:
             return self._record(
                 e.ConsentWithdrawalRefused, ctx,
@@ -80,6 +88,7 @@ class ConsentRules(SubjectState):
             e.ConsentWithdrawalRequested, ctx,
             consent_id=consent_id, filed_on=filed_on.isoformat(), effective_on=effective_on.isoformat(),
             requested_effective_on=requested_effective_on.isoformat() if requested_effective_on else None,
+            entered_late_by_days=days_late(ctx, filed_on, "filed_on"),
         )  # fmt: skip
 
     def refuse_withdrawal(self, ctx: Context, reason: WithdrawalRefusalReason, legal_basis: str) -> str:

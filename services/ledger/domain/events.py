@@ -8,12 +8,13 @@ subject's personal data encrypted under the subject's key (`pii`, or None), and 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, DataCategory
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class ConsentGranted(SubjectEvent):
 
         subject.terms = ConsentTerms.from_payload(self.terms)
         subject.consent_id = str(self.event_id)
+        subject.consent_given_on = kazakh_day(datetime.fromisoformat(self.occurred_at))
         subject.consent_status = ConsentStatus.ACTIVE
         subject.pending_withdrawal = None
         # Opt-outs survive a new consent: marketing stopped on demand resumes only by an explicit opt-in.
@@ -94,12 +96,17 @@ class MarketingOptedIn(SubjectEvent):
 
 
 class ConsentWithdrawalRequested(SubjectEvent):
-    """A written withdrawal application was filed; it takes effect on `effective_on`; marketing stops now."""
+    """A written withdrawal application was filed; it takes effect on `effective_on`; marketing stops now.
+
+    `entered_late_by_days`: days from `filed_on` to the day the ledger recorded it (None on events
+    recorded before the field existed, which keep their stored form so their hashes hold).
+    """
 
     consent_id: str
     filed_on: str
     effective_on: str
     requested_effective_on: str | None
+    entered_late_by_days: int | None = None
 
     def apply(self, subject: DataSubject) -> None:
         subject.consent_status = ConsentStatus.WITHDRAWAL_PENDING
@@ -222,13 +229,17 @@ class LoyaltyCardUnblocked(SubjectEvent):
 
 
 class SubjectRequestReceived(SubjectEvent):
-    """A request (Өтініш) was received; it must be answered by `due_on`; ID document fields are in `pii`."""
+    """A request (Өтініш) was received; it must be answered by `due_on`; ID document fields are in `pii`.
+
+    `entered_late_by_days`: days from `received_on` to the day the ledger recorded it (None on older events).
+    """
 
     request_id: str
     kind: str
     received_on: str
     due_on: str
     by_representative: bool
+    entered_late_by_days: int | None = None
 
     def apply(self, subject: DataSubject) -> None:
         subject.open_requests[self.request_id] = date.fromisoformat(self.due_on)

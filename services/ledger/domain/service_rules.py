@@ -6,7 +6,7 @@ from datetime import date
 
 from services.ledger.domain import events as e
 from services.ledger.domain.errors import RuleViolationError
-from services.ledger.domain.state import Context, SubjectState, WorkingDays
+from services.ledger.domain.state import Context, SubjectState, WorkingDays, days_late
 from services.ledger.domain.vocabulary import Purpose, RequestKind
 
 REQUEST_ANSWER_WORKING_DAYS = 3  # policy §5: answered within three working days
@@ -62,14 +62,18 @@ class ServiceRules(SubjectState):
         pii: str | None,
         by_representative: bool = False,
     ) -> str:
-        """Register a request; it is due three working days after receipt on the Kazakh calendar."""
+        """Register a request; it is due three working days after receipt on the Kazakh calendar.
+
+        A request entered late keeps its true `received_on` (and so its due day); the event says how
+        many days late it was entered.
+        """
         if request_id in self.open_requests:
             raise RuleViolationError("request_already_open", f"request {request_id} is already open")
         due_on = calendar.add_working_days(received_on, REQUEST_ANSWER_WORKING_DAYS)
         return self._record(
             e.SubjectRequestReceived, ctx, pii,
             request_id=request_id, kind=kind.value, received_on=received_on.isoformat(), due_on=due_on.isoformat(),
-            by_representative=by_representative,
+            by_representative=by_representative, entered_late_by_days=days_late(ctx, received_on, "received_on"),
         )  # fmt: skip
 
     def answer_request(self, ctx: Context, request_id: str, answered_on: date, response_ref: str | None) -> str:

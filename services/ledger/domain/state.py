@@ -11,7 +11,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from services.ledger.domain import events as e
-from services.ledger.domain.errors import RuleViolationError
+from services.ledger.domain.calendar import kazakh_day
+from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.domain.terms import ConsentTerms
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, DataCategory
 
@@ -37,12 +38,21 @@ class Context:
     command_digest: str | None = None  # SHA-256 of the command's content, to tell a repeat from a reuse
 
 
+def days_late(ctx: Context, day: date, name: str) -> int:
+    """Days from the paper date `name` (= `day`) to the day in Kazakhstan the ledger records it; never negative."""
+    late = (kazakh_day(ctx.now) - day).days
+    if late < 0:
+        raise InvalidCommandError(name, "must not lie after today in Kazakhstan")
+    return late
+
+
 @dataclass
 class _Blank:
     """Initial state of a subject the ledger has never recorded anything about."""
 
     consent_status: ConsentStatus = ConsentStatus.NONE
     consent_id: str | None = None
+    consent_given_on: date | None = None  # the day (in Kazakhstan) the consent in force was given
     terms: ConsentTerms | None = None
     pending_withdrawal: tuple[str, date] | None = None  # (request event id, effective_on)
     opted_out: set[Channel] = field(default_factory=set)
@@ -61,6 +71,7 @@ class SubjectState(Aggregate):
 
     consent_status: ConsentStatus
     consent_id: str | None
+    consent_given_on: date | None
     terms: ConsentTerms | None
     pending_withdrawal: tuple[str, date] | None
     opted_out: set[Channel]
