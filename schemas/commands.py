@@ -28,10 +28,21 @@ CATEGORIES = Literal[
 CHANNELS = Literal["sms", "email", "phone", "post", "other"]
 COUNTRY = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["RU"], description="ISO 3166-1 alpha-2")]
 SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, lowercase hex")]
+# Limits that keep every command, and so every stored event, small (README: "Limits").
+PII_FIELDS_MAX = 32
+PII_NAME_MAX = 64
+PII_VALUE_MAX = 2000
 PII = Annotated[
-    dict[str, str],
+    dict[
+        Annotated[str, Field(min_length=1, max_length=PII_NAME_MAX)],
+        Annotated[str, Field(max_length=PII_VALUE_MAX)],
+    ],
     Field(
-        min_length=1, description="Personal data, encrypted under the subject's key before it is stored; never logged."
+        min_length=1,
+        max_length=PII_FIELDS_MAX,
+        description="Personal data, encrypted under the subject's key before it is stored; never logged. "
+        f"At most {PII_FIELDS_MAX} fields, names of at most {PII_NAME_MAX} and values of at most "
+        f"{PII_VALUE_MAX} characters.",
     ),
 ]
 SEALED = Annotated[
