@@ -267,11 +267,17 @@ def data_folder() -> Iterator[Path]:
 
 
 def as_image_user(argv: list[str]) -> list[str]:
-    """`argv` run as the image's uid and gid with no other group (when root; else as this unprivileged user)."""
+    """`argv` run as the image's uid and gid with no other group (when root; else as this unprivileged user).
+
+    In the image the code is readable by everyone; a checkout may sit in a folder only root may enter
+    (a fresh `mktemp -d`), so the user keeps the right to read and search files, and no other: what it
+    may write is still only what it owns.
+    """
     if os.geteuid() != 0:
         return argv
     uid, gid = uid_gid(image().user)
-    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv]
+    read_anything = ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *read_anything, "--", *argv]
 
 
 def probe(argv: list[str], env: dict[str, str]) -> int:
