@@ -109,14 +109,6 @@ class Database:
             cursor = connection.execute(self.sql(query), params)
             return list(cursor.fetchall()) if cursor.description else []
 
-    def ping(self) -> bool:
-        """Whether the database answers a trivial query right now."""
-        try:
-            self.execute("SELECT 1")
-        except StoreUnavailableError:
-            return False
-        return True
-
     def close(self) -> None:
         """Close every connection."""
         if self._pool is not None:
