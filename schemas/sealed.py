@@ -37,17 +37,22 @@ class SealedContent(BaseModel):
     value: Any
 
 
+def key_bytes(text: str | bytes, problem: str) -> bytes:
+    """The 32 bytes of an X25519 key given in base64; ValueError(`problem`) if it is not that."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        raise ValueError(problem)
+    return raw
+
+
 def public_key_bytes(public_key: str | bytes) -> bytes:
     """The raw X25519 public key: from its base64 text (GET /v1/commands/public-key) or its 32 bytes."""
     if isinstance(public_key, bytes) and len(public_key) == KEY_BYTES:
         return public_key
-    try:
-        raw = base64.b64decode(public_key.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != KEY_BYTES:
-        raise ValueError("the ledger's public key is 32 bytes in base64 (GET /v1/commands/public-key)")
-    return raw
+    return key_bytes(public_key, "the ledger's public key is 32 bytes in base64 (GET /v1/commands/public-key)")
 
 
 def seal(public_key: str | bytes, subject_id: UUID | str, field: str, value: object) -> str:

@@ -10,7 +10,6 @@ a rule of its own. No message repeats what was sealed.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,7 +20,7 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 from pydantic import BaseModel, ValidationError
 
-from schemas.sealed import KEY_BYTES, PersonalField, SealedContent, personal_fields, sealed_box
+from schemas.sealed import PersonalField, SealedContent, key_bytes, personal_fields, sealed_box
 from services.ledger.domain.errors import InvalidCommandError
 
 UNREADABLE = "sealed_data_unreadable"
@@ -48,13 +47,8 @@ class SealingKey:
     @classmethod
     def from_base64(cls, text: str) -> SealingKey:
         """The key from 32 random bytes in base64; ValueError naming the setting."""
-        try:
-            raw = base64.b64decode(text.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) != KEY_BYTES:
-            raise ValueError("CONSENT_LEDGER_SEALING_KEY must be 32 random bytes in base64 (an X25519 private key)")
-        return cls(PrivateKey(raw))
+        problem = "CONSENT_LEDGER_SEALING_KEY must be 32 random bytes in base64 (an X25519 private key)"
+        return cls(PrivateKey(key_bytes(text, problem)))
 
     @classmethod
     def generate(cls) -> SealingKey:
