@@ -2,7 +2,7 @@
 
 Writes schemas/asyncapi.json (`--check` writes nothing and exits 1 when the file is stale). FastStream
 derives a subscriber's message from its handler's body parameter, and the real handlers
-(services.ledger.consumer.command_broker, services.projector.consumer.projector_broker) take the raw
+(services.ledger.entrypoints.kafka.command_broker, services.projector.consumer.projector_broker) take the raw
 KafkaMessage, because they screen the bytes themselves (a malformed record is dead-lettered, not
 rejected by FastStream). So the document is built on a broker of twins: one subscriber per real
 channel, under the real channel's name, whose handler declares the model the record carries; and
@@ -35,11 +35,11 @@ from schemas.commands import AnyCommand, BlockLoyaltyCard, ConfirmEnforcement
 from schemas.envelope import CONTENT_TYPE
 from schemas.events import Envelope
 from schemas.kit import ACKS_TOPIC
-from services.ledger.application import Ledger
+from services.ledger.adapters.forms import FormTexts
+from services.ledger.application.commands import Commands
+from services.ledger.application.ledger import Ledger
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.commands import CommandHandler
-from services.ledger.consumer import GROUP_ID, command_broker
-from services.ledger.forms import FormTexts
+from services.ledger.entrypoints.kafka import GROUP_ID, command_broker
 from services.ledger.settings import LedgerSettings
 from services.platform.auth import TokenRegistry
 from services.platform.deadletter import DeadLetterRecord
@@ -63,7 +63,7 @@ SUBJECT_KEY = {
     "format": "uuid",
     "description": "The subject id: one subject's records stay in order.",
 }
-# What services.ledger.relay.records_after puts on every record besides the value.
+# What services.ledger.entrypoints.relay.records_after puts on every record besides the value.
 EVENT_HEADERS = {
     "type": "object",
     "required": ["content-type", "ce-type", "schema-version", "position"],
@@ -120,7 +120,7 @@ def real_brokers() -> list[KafkaBroker]:
     wired = LedgerServices(
         settings=LEDGER,
         ledger=cast("Ledger", _Unused("ledger")),
-        handler=cast("CommandHandler", _Unused("handler")),
+        commands=cast("Commands", _Unused("commands")),
         tokens=cast("TokenRegistry", _Unused("tokens")),
         clock=cast("Callable[[], datetime]", _Unused("clock")),
         forms=cast("FormTexts", _Unused("forms")),
@@ -190,8 +190,9 @@ WRITERS = (
         LEDGER.events_topic,
         "Relay",
         Envelope,
-        "The ledger's relay (aiokafka, services.ledger.relay) publishes every stored event, in ledger order, exactly "
-        "once: batches in Kafka transactions, so read with isolation level read_committed. The value is a "
+        "The ledger's relay (aiokafka, services.ledger.entrypoints.relay) publishes every stored event, in ledger "
+        "order, exactly once: batches in Kafka transactions, so read with isolation level read_committed. The value "
+        "is a "
         "CloudEvents 1.0 event in structured JSON mode; the full JSON Schema of each event type, with its `data`, "
         "is the file under schemas/v1/ that its `dataschema` names.",
     ),

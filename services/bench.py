@@ -23,18 +23,18 @@ import orjson
 from schemas.envelope import event_hash
 from schemas.evidence import EVENTS
 from schemas.evidence_verifier import verify_bundle
-from services.ledger.application import Ledger
-from services.ledger.domain.calendar import KazakhCalendar
+from services.ledger.adapters.calendar import KazakhCalendar
+from services.ledger.adapters.forms import FormTexts
+from services.ledger.adapters.pii.cipher import PiiCipher
+from services.ledger.adapters.pii.keys import MasterKey
+from services.ledger.adapters.signing import SigningKey
+from services.ledger.adapters.store import eventsourcing_env, key_store
+from services.ledger.application.ledger import Ledger
 from services.ledger.domain.state import Context
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.terms import Collection, ConsentTerms, Controller, Notice
 from services.ledger.domain.vocabulary import Channel, CollectionMethod, DataCategory, Language, Purpose
-from services.ledger.evidence import Scope, ledger_pages, write_bundle
-from services.ledger.forms import FormTexts
-from services.ledger.pii.cipher import PiiCipher
-from services.ledger.pii.keys import MasterKey
-from services.ledger.signing import SigningKey
-from services.ledger.store import eventsourcing_env, key_store
+from services.ledger.evidence.bundle import Scope, ledger_pages, write_bundle
 
 Report = Callable[[str], None]
 SAVE_BATCH = 500

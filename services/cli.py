@@ -23,10 +23,10 @@ from services.devstack.processes import MissingToolError
 from services.devstack.secrets import LEDGER_FILE, TOKENS, TOKENS_FILE, write_env_files
 from services.devstack.stack import StackSettings, print_tokens, run_stack
 from services.ledger.bootstrap import ConfigurationError, LedgerServices, build
-from services.ledger.evidence import Scope, write_bundle
-from services.ledger.relay import relay_for
+from services.ledger.entrypoints.relay import relay_for
+from services.ledger.evidence.bundle import Scope, write_bundle
+from services.ledger.evidence.topic_check import compare, read_topic, stored_fingerprints
 from services.ledger.settings import LedgerSettings
-from services.ledger.verify import compare, read_topic, stored_fingerprints
 from services.projector.replay import differences
 from services.projector.replay import replay as replay_topic
 from services.projector.settings import ProjectorSettings
@@ -212,10 +212,10 @@ def sealing_public_key_command() -> None:
     """Print the public key (base64) channels seal personal data to before they send it on Kafka."""
     wired = _ledger_or_exit("show the sealing public key")
     wired.close()
-    if wired.handler.sealing_key is None:
+    if wired.commands.sealing_key is None:
         console.print("[red]no sealing key:[/] CONSENT_LEDGER_SEALING_KEY is not set")
         raise typer.Exit(1)
-    typer.echo(wired.handler.sealing_key.public_base64())
+    typer.echo(wired.commands.sealing_key.public_base64())
 
 
 bench_app = typer.Typer(help="Benchmarks: figures beside DESIGN.md's budget and a ceiling measured in the same run.")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.ledger.bootstrap import build
-from services.ledger.http import create_app
-from services.ledger.routes import COMMAND_ROUTES
+from services.ledger.entrypoints.http.app import create_app
+from services.ledger.entrypoints.http.commands import COMMAND_ROUTES
 from tests.ledger.test_http_api import Clock, http_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 from dotenv import dotenv_values
 
+from services.ledger.adapters.pii.sealing import SealingKey
+from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import new_master_key
-from services.ledger.pii.sealing import SealingKey
-from services.ledger.signing import SigningKey
 from services.platform.auth import SCOPES
 
 ALL_SCOPES_NAME = "developer"  # the name of the token with every scope

@@ -143,7 +143,7 @@ def run_stack(settings: StackSettings, console: Console) -> None:
         env = {"CONSENT_KAFKA_BOOTSTRAP": bootstrap, **development_secrets(stack_dir)}
         services = []
         for name, factory, port, store in (
-            ("ledger", "services.ledger.http:create_app", settings.ledger_port, "CONSENT_LEDGER_STORE"),
+            ("ledger", "services.ledger.entrypoints.http.app:create_app", settings.ledger_port, "CONSENT_LEDGER_STORE"),
             ("projector", "services.projector.http:create_app", settings.projector_port, "CONSENT_PROJECTOR_STORE"),
         ):
             env[store] = os.environ.get(store, f"sqlite:///{stack_dir / name}.sqlite3")

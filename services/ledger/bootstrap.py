@@ -1,4 +1,5 @@
-"""Wires the ledger from its settings; the HTTP app, the Kafka consumer and the tests all start here."""
+"""The composition root: wires the ledger from its settings. The HTTP app, the Kafka consumer, the relay,
+the scheduler, the CLI, the AsyncAPI document and the tests all start here."""
 
 from __future__ import annotations
 
@@ -8,18 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.ledger.application import Ledger
-from services.ledger.commands import CommandHandler
-from services.ledger.domain.calendar import KazakhCalendar
+from services.ledger.adapters.calendar import KazakhCalendar
+from services.ledger.adapters.forms import FormTexts
+from services.ledger.adapters.pii.cipher import PiiCipher
+from services.ledger.adapters.pii.keys import MasterKey
+from services.ledger.adapters.pii.sealing import SealingKey
+from services.ledger.adapters.signing import SigningKey
+from services.ledger.adapters.store import eventsourcing_env, key_store
+from services.ledger.application.commands import Commands
+from services.ledger.application.identity import SubjectIds
+from services.ledger.application.ledger import Ledger
 from services.ledger.domain.terms import Controller
-from services.ledger.forms import FormTexts
-from services.ledger.identity import SubjectIds
-from services.ledger.pii.cipher import PiiCipher
-from services.ledger.pii.keys import MasterKey
-from services.ledger.pii.sealing import SealingKey
 from services.ledger.settings import LedgerSettings
-from services.ledger.signing import SigningKey
-from services.ledger.store import eventsourcing_env, key_store
 from services.platform.auth import TokenRegistry
 
 
@@ -33,7 +34,7 @@ class LedgerServices:
 
     settings: LedgerSettings
     ledger: Ledger
-    handler: CommandHandler
+    commands: Commands
     tokens: TokenRegistry
     clock: Callable[[], datetime]  # the entry points' only clock; tests pass a fixed one
     forms: FormTexts
@@ -75,8 +76,8 @@ def build(settings: LedgerSettings, clock: Callable[[], datetime] = utc_now) -> 
         cipher=PiiCipher(key_store(settings.ledger_store, master)),
     )
     controller = Controller(settings.controller_name, settings.controller_bin)
-    handler = CommandHandler(ledger, controller, subject_ids, sealing_key)
-    return LedgerServices(settings, ledger, handler, tokens, clock, FormTexts(settings.ledger_store), signing_key)
+    commands = Commands(ledger, controller, subject_ids, sealing_key)
+    return LedgerServices(settings, ledger, commands, tokens, clock, FormTexts(settings.ledger_store), signing_key)
 
 
 def new_master_key() -> str:

@@ -19,9 +19,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.devstack.processes import free_port
 from services.devstack.stack import development_secrets
+from services.ledger.adapters.pii.sealing import SealingKey
+from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import new_master_key
-from services.ledger.pii.sealing import SealingKey
-from services.ledger.signing import SigningKey
 from services.platform.auth import SCOPES
 from services.platform.kafka import answers_metadata
 from tests.infrastructure.test_launchers import is_running

@@ -14,7 +14,10 @@ import httpx
 
 from services.devstack.processes import free_port, start_child, stop_child, tail
 
-FACTORIES = {"ledger": "services.ledger.http:create_app", "projector": "services.projector.http:create_app"}
+FACTORIES = {
+    "ledger": "services.ledger.entrypoints.http.app:create_app",
+    "projector": "services.projector.http:create_app",
+}
 
 
 @contextmanager

@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 from schemas import kit
 from schemas.evidence import EVENTS, load_public_key
 from schemas.evidence_verifier import verify_bundle
+from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import build
-from services.ledger.http import create_app as ledger_app
+from services.ledger.entrypoints.http.app import create_app as ledger_app
 from services.ledger.settings import LedgerSettings
-from services.ledger.signing import SigningKey
 from services.platform.reading import Batch, read_to_end
 from services.projector.http import create_app as projector_app
 from services.projector.settings import ProjectorSettings

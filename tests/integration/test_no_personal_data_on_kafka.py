@@ -23,10 +23,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schemas import kit
+from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.bootstrap import LedgerServices, build
-from services.ledger.consumer import command_broker
-from services.ledger.pii.sealing import SealingKey
-from services.ledger.relay import relay_for
+from services.ledger.entrypoints.kafka import command_broker
+from services.ledger.entrypoints.relay import relay_for
 from services.ledger.settings import LedgerSettings
 from services.platform.reading import Batch, read_to_end
 from tests.conftest import NewTopicFactory
@@ -154,7 +154,7 @@ def commands(public_key: str) -> tuple[list[tuple[bytes, bytes]], list[tuple[byt
 
 async def test_no_segment_file_of_any_topic_holds_personal_data_in_clear(wired: LedgerServices) -> None:
     settings = wired.settings
-    key = wired.handler.sealing_key
+    key = wired.commands.sealing_key
     assert key is not None
     valid, malformed = commands(key.public_base64())
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)

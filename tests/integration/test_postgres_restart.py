@@ -26,8 +26,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas import kit
 from services.devstack.postgres import LocalPostgres
-from services.ledger.pii.sealing import SealingKey
-from services.ledger.signing import SigningKey
+from services.ledger.adapters.pii.sealing import SealingKey
+from services.ledger.adapters.signing import SigningKey
 from tests.conftest import NewTopicFactory
 from tests.integration.service_processes import service
 from tests.ledger.test_http_api import grant_body

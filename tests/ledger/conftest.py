@@ -11,14 +11,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.ledger.application import Ledger
-from services.ledger.domain.calendar import KazakhCalendar
+from services.ledger.adapters.calendar import KazakhCalendar
+from services.ledger.adapters.pii.cipher import PiiCipher
+from services.ledger.adapters.pii.keys import MasterKey
+from services.ledger.adapters.store import eventsourcing_env, key_store
 from services.ledger.domain.state import Context
 from services.ledger.domain.terms import Collection, ConsentTerms, Controller, Notice
 from services.ledger.domain.vocabulary import Channel, CollectionMethod, DataCategory, Language, Purpose
-from services.ledger.pii.cipher import PiiCipher
-from services.ledger.pii.keys import MasterKey
-from services.ledger.store import eventsourcing_env, key_store
+from tests.ledger.acts import ScenarioLedger
 
 MASTER_TEXT = base64.b64encode(os.urandom(32)).decode()
 MASTER = MasterKey.from_base64(MASTER_TEXT)
@@ -33,13 +33,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
 
 
-def make_ledger(url: str) -> Ledger:
+def make_ledger(url: str) -> ScenarioLedger:
     """A Ledger on the store at `url` (a new instance each call, as another process would be)."""
-    return Ledger(eventsourcing_env(url), calendar=KazakhCalendar(), cipher=PiiCipher(key_store(url, MASTER)))
+    return ScenarioLedger(eventsourcing_env(url), calendar=KazakhCalendar(), cipher=PiiCipher(key_store(url, MASTER)))
 
 
 @pytest.fixture
-def ledger(store_url: str) -> Iterator[Ledger]:
+def ledger(store_url: str) -> Iterator[ScenarioLedger]:
     """The ledger application on a fresh store."""
     app = make_ledger(store_url)
     yield app

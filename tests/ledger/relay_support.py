@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from services.ledger.application import Ledger
+from services.ledger.application.ledger import Ledger
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.vocabulary import Channel
 from services.platform.topics import topic_partitions

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.ledger.adapters.calendar import KazakhCalendar
 from services.ledger.domain import events as e
-from services.ledger.domain.calendar import KazakhCalendar
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.state import Context
 from services.ledger.domain.subject import DataSubject

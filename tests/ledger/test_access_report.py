@@ -23,16 +23,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from schemas.envelope import canonical_bytes
-from services.ledger.access_report import (
-    MEANS,
-    OPERATIONS,
-    STORAGE_MEDIA,
-    UnknownSubjectError,
-    build_access_report,
-    report_id_of,
-)
-from services.ledger.access_report_html import TEMPLATE, UnknownLanguageError, render_access_report
-from services.ledger.application import Ledger
 from services.ledger.bootstrap import build
 from services.ledger.domain import events
 from services.ledger.domain.terms import PROOF_FIELD, Collection, Controller, Representative
@@ -49,8 +39,18 @@ from services.ledger.domain.vocabulary import (
     UnblockGround,
     WithdrawalRefusalReason,
 )
-from services.ledger.http import create_app
-from services.ledger.report_texts import LANGUAGES, TEXTS
+from services.ledger.entrypoints.http.app import create_app
+from services.ledger.reports.access_report import (
+    MEANS,
+    OPERATIONS,
+    STORAGE_MEDIA,
+    UnknownSubjectError,
+    build_access_report,
+    report_id_of,
+)
+from services.ledger.reports.html import TEMPLATE, UnknownLanguageError, render_access_report
+from services.ledger.reports.texts import LANGUAGES, TEXTS
+from tests.ledger.acts import ScenarioLedger
 from tests.ledger.conftest import at, ctx, make_ledger, tablet_consent
 from tests.ledger.test_http_api import Clock, auth, http_settings
 
@@ -88,7 +88,7 @@ class TwoSubjects:
     b: UUID
 
 
-def given_two_subjects_sharing_a_representative_a_card_and_a_request_batch(ledger: Ledger) -> TwoSubjects:
+def given_two_subjects_sharing_a_representative_a_card_and_a_request_batch(ledger: ScenarioLedger) -> TwoSubjects:
     """A: consent by the representative, SMS opt-out, card, RU transfer, block, requests, withdrawal, card blocked.
 
     B: consent by the same representative, a request in the same batch, then A's old card.
@@ -130,7 +130,7 @@ AFTER_ALL = at("2026-06-10", "12:00")
 
 
 @pytest.fixture
-def subjects(ledger: Ledger) -> TwoSubjects:
+def subjects(ledger: ScenarioLedger) -> TwoSubjects:
     return given_two_subjects_sharing_a_representative_a_card_and_a_request_batch(ledger)
 
 
@@ -144,7 +144,7 @@ def values(*records: dict[str, str]) -> list[str]:
 
 
 def test_the_report_shows_the_subjects_own_data_and_nothing_of_the_other_subject_or_the_representative(
-    ledger: Ledger, subjects: TwoSubjects
+    ledger: ScenarioLedger, subjects: TwoSubjects
 ) -> None:
     report = build_access_report(ledger, subjects.a, as_of=AFTER_ALL, controller=CONTROLLER)
 
@@ -159,7 +159,7 @@ def test_the_report_shows_the_subjects_own_data_and_nothing_of_the_other_subject
             assert employee not in text, (name, employee)
 
 
-def test_the_json_report_answers_each_question_of_section_5(ledger: Ledger, subjects: TwoSubjects) -> None:
+def test_the_json_report_answers_each_question_of_section_5(ledger: ScenarioLedger, subjects: TwoSubjects) -> None:
     report = build_access_report(ledger, subjects.a, as_of=AFTER_ALL, controller=CONTROLLER)
 
     controller = report["controller"]
@@ -201,7 +201,7 @@ def test_the_json_report_answers_each_question_of_section_5(ledger: Ledger, subj
 
 
 def test_as_of_a_past_moment_the_report_shows_the_withdrawal_pending_and_when_it_takes_effect(
-    ledger: Ledger, subjects: TwoSubjects
+    ledger: ScenarioLedger, subjects: TwoSubjects
 ) -> None:
     report = build_access_report(ledger, subjects.a, as_of=at("2026-06-01"), controller=CONTROLLER)
 
@@ -214,7 +214,7 @@ def test_as_of_a_past_moment_the_report_shows_the_withdrawal_pending_and_when_it
 
 
 def test_the_three_documents_are_in_their_own_language_with_every_code_translated(
-    ledger: Ledger, subjects: TwoSubjects
+    ledger: ScenarioLedger, subjects: TwoSubjects
 ) -> None:
     documents = documents_of(build_access_report(ledger, subjects.a, as_of=AFTER_ALL, controller=CONTROLLER))
 
@@ -236,7 +236,7 @@ def test_the_three_documents_are_in_their_own_language_with_every_code_translate
     assert "Ниеттестік бағдарламасының қолданылу мерзімі" not in documents["kk"], "no consent in force any more"
 
 
-def test_personal_data_is_escaped_in_the_document(ledger: Ledger, subjects: TwoSubjects) -> None:
+def test_personal_data_is_escaped_in_the_document(ledger: ScenarioLedger, subjects: TwoSubjects) -> None:
     document = render_access_report(
         build_access_report(ledger, subjects.a, as_of=AFTER_ALL, controller=CONTROLLER), "ru"
     )
@@ -246,7 +246,7 @@ def test_personal_data_is_escaped_in_the_document(ledger: Ledger, subjects: TwoS
 
 
 def test_the_report_id_is_the_hash_of_the_canonical_report_and_any_ledger_instance_rebuilds_it(
-    ledger: Ledger, subjects: TwoSubjects, store_url: str
+    ledger: ScenarioLedger, subjects: TwoSubjects, store_url: str
 ) -> None:
     report = build_access_report(ledger, subjects.a, as_of=AFTER_ALL, controller=CONTROLLER)
     another_instance = make_ledger(store_url)
@@ -264,7 +264,7 @@ def test_the_report_id_is_the_hash_of_the_canonical_report_and_any_ledger_instan
 
 
 def test_after_erasure_the_report_says_the_data_was_destroyed_and_decrypts_nothing(
-    ledger: Ledger, subjects: TwoSubjects
+    ledger: ScenarioLedger, subjects: TwoSubjects
 ) -> None:
     before = at("2026-06-10", "11:00")
     ledger.erase_data(subjects.a, ctx("a-erase", "2026-06-11", "dpo"), ErasureGround.CONSENT_WITHDRAWN, "subject")
@@ -286,7 +286,7 @@ def test_after_erasure_the_report_says_the_data_was_destroyed_and_decrypts_nothi
     assert b_report["personal_data"]["records"][0]["values"] == B_PII, "the other subject is untouched"
 
 
-def test_every_kind_of_act_reads_in_every_language_without_a_code_left_untranslated(ledger: Ledger) -> None:
+def test_every_kind_of_act_reads_in_every_language_without_a_code_left_untranslated(ledger: ScenarioLedger) -> None:
     subject = uuid4()
     web_form = tablet_consent(
         collection=Collection(CollectionMethod.WEB_CHECKBOX, {"checkbox_form_version": "web-2026.1"}),
@@ -332,7 +332,7 @@ def test_every_kind_of_act_reads_in_every_language_without_a_code_left_untransla
             assert [code for code in codes if code in document] == [], lang
 
 
-def test_a_subject_the_ledger_knows_nothing_about_has_no_report(ledger: Ledger) -> None:
+def test_a_subject_the_ledger_knows_nothing_about_has_no_report(ledger: ScenarioLedger) -> None:
     with pytest.raises(UnknownSubjectError):
         build_access_report(ledger, uuid4(), as_of=AFTER_ALL, controller=CONTROLLER)
 
@@ -502,14 +502,14 @@ def test_every_code_the_report_can_hold_has_a_text() -> None:
 
 
 def test_every_label_the_template_asks_for_has_a_text() -> None:
-    template = (Path(__file__).parents[2] / "services" / "ledger" / "templates" / TEMPLATE).read_text()
+    template = (Path(__file__).parents[2] / "services" / "ledger" / "reports" / "templates" / TEMPLATE).read_text()
     labels = set(re.findall(r"""\bt\("([^"]+)"\)""", template))
 
     assert len(labels) > 50
     assert sorted(labels - TEXTS["en"].keys()) == []
 
 
-def test_a_language_without_texts_is_refused(ledger: Ledger, subjects: TwoSubjects) -> None:
+def test_a_language_without_texts_is_refused(ledger: ScenarioLedger, subjects: TwoSubjects) -> None:
     report = build_access_report(ledger, subjects.a, as_of=AFTER_ALL, controller=CONTROLLER)
 
     with pytest.raises(UnknownLanguageError, match="choose one of kk, ru, en"):

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.ledger.domain.calendar import GOVERNMENT_TRANSFERS, KazakhCalendar
+from services.ledger.adapters.calendar import GOVERNMENT_TRANSFERS, KazakhCalendar
 
 CALENDAR = KazakhCalendar()
 

@@ -8,8 +8,8 @@ from datetime import date
 from uuid import UUID
 
 from schemas.chain import chain_problems
-from services.ledger.application import Ledger
-from services.ledger.contract import to_envelope
+from services.ledger.application.contract import to_envelope
+from services.ledger.application.ledger import Ledger
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.state import Context
 from services.ledger.domain.vocabulary import (
@@ -22,6 +22,7 @@ from services.ledger.domain.vocabulary import (
     UnblockGround,
     WithdrawalRefusalReason,
 )
+from tests.ledger.acts import ScenarioLedger
 from tests.ledger.conftest import ctx, make_ledger, new_subject, tablet_consent
 
 CATALOGUE = {
@@ -154,7 +155,7 @@ REFUSALS: dict[str, tuple[list[Step], Step]] = {
 }
 
 
-def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: Ledger, store_url: str) -> None:
+def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: ScenarioLedger, store_url: str) -> None:
     subject, other = new_subject(), new_subject()
     for step in [
         grant(), opt_out(Channel.SMS), opt_in(Channel.SMS), block(DataCategory.BIRTH), unblock(DataCategory.BIRTH),
@@ -181,7 +182,7 @@ def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: Le
     assert chain_problems(to_envelope(event) for event in events) == []
 
 
-def test_every_refusal_rule_is_answered_by_the_ledger_and_records_nothing(ledger: Ledger) -> None:
+def test_every_refusal_rule_is_answered_by_the_ledger_and_records_nothing(ledger: ScenarioLedger) -> None:
     observed: dict[str, str] = {}
     for rule, (given, refused) in REFUSALS.items():
         subject = new_subject()

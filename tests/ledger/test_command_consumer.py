@@ -17,10 +17,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas import kit
+from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.bootstrap import LedgerServices, build
-from services.ledger.consumer import command_broker
 from services.ledger.domain.calendar import kazakh_day
-from services.ledger.pii.sealing import SealingKey
+from services.ledger.entrypoints.kafka import command_broker
 from services.ledger.settings import LedgerSettings
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ctx, tablet_consent
@@ -87,8 +87,8 @@ def command(subject: uuid.UUID, body: dict[str, Any], type_: str) -> bytes:
 
 def sealed(wired: LedgerServices, subject: uuid.UUID, body: dict[str, Any], type_: str) -> bytes:
     """The command as a channel sends it: its personal data sealed to the ledger's public key."""
-    assert wired.handler.sealing_key is not None
-    public_key = wired.handler.sealing_key.public_base64()
+    assert wired.commands.sealing_key is not None
+    public_key = wired.commands.sealing_key.public_base64()
     return kit.command_record({"type": type_, "subject_id": str(subject), **body}, public_key)[1]
 
 
@@ -160,7 +160,10 @@ async def test_an_acknowledgement_of_an_event_the_ledger_never_recorded_goes_to_
     wired: LedgerServices,
 ) -> None:
     settings, subject = wired.settings, uuid.uuid4()
-    granted = wired.ledger.grant_consent(subject, ctx("grant"), tablet_consent(), None).event_ids[0]
+    grant = ctx("grant")
+    granted = wired.ledger.execute(subject, grant, lambda s: s.grant_consent(grant, tablet_consent(), None)).event_ids[
+        0
+    ]
     ack = {"system": "loyalty", "action": "suppression applied"}
     unknown = command(
         subject, ack | {"command_id": "ack-1", "enforced_event_id": str(uuid.uuid4())}, "ConfirmEnforcement"
@@ -245,7 +248,8 @@ async def test_sealed_commands_that_cannot_be_applied_are_dead_lettered_without_
 
 async def test_on_kafka_a_withdrawal_filed_more_than_30_days_ago_is_still_refused(wired: LedgerServices) -> None:
     settings, subject = wired.settings, uuid.uuid4()
-    wired.ledger.grant_consent(subject, ctx("grant", "2020-01-06"), tablet_consent(), None)
+    grant = ctx("grant", "2020-01-06")
+    wired.ledger.execute(subject, grant, lambda s: s.grant_consent(grant, tablet_consent(), None))
     long_ago = (kazakh_day(wired.clock()) - timedelta(days=45)).isoformat()
     withdrawal = command(subject, {"command_id": "w-1", "filed_on": long_ago}, "RequestWithdrawal")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from schemas.chain import chain_problems
-from services.ledger.contract import to_envelope
+from services.ledger.application.contract import to_envelope
 from tests.ledger.conftest import ctx, make_ledger, new_subject, tablet_consent
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from services.ledger.bootstrap import build
-from services.ledger.http import create_app
+from services.ledger.entrypoints.http.app import create_app
 from services.platform.errors import ValidationProblem
 from tests.ledger.test_http_api import Clock, auth, grant_body, http_settings
 

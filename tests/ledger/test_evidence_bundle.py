@@ -17,14 +17,15 @@ from fastapi.testclient import TestClient
 from schemas import evidence as spec
 from schemas.evidence import load_public_key
 from schemas.evidence_verifier import verify_bundle
-from services.ledger.application import Ledger
+from services.ledger.adapters.forms import Form, FormTexts
+from services.ledger.adapters.signing import SigningKey
+from services.ledger.application.ledger import Ledger
 from services.ledger.bootstrap import build
 from services.ledger.domain.terms import Notice
 from services.ledger.domain.vocabulary import Channel, DataCategory, ErasureGround, Language, Purpose, RequestKind
-from services.ledger.evidence import Scope, write_bundle
-from services.ledger.forms import Form, FormTexts
-from services.ledger.http import create_app
-from services.ledger.signing import SigningKey
+from services.ledger.entrypoints.http.app import create_app
+from services.ledger.evidence.bundle import Scope, write_bundle
+from tests.ledger.acts import ScenarioLedger
 from tests.ledger.conftest import at, ctx, ledger_env, make_ledger, new_subject, tablet_consent
 from tests.ledger.test_http_api import auth, http_settings
 
@@ -32,7 +33,7 @@ FORM = Form("loyalty-consent", "2026.1", "kk", "Дербес деректерд�
 KEY = SigningKey.generate()
 
 
-def life_cycle(ledger: Ledger) -> tuple[UUID, UUID]:
+def life_cycle(ledger: ScenarioLedger) -> tuple[UUID, UUID]:
     """Subject A consents, opts out, has a card, asks for access, withdraws, is transferred, then erased; B consents."""
     a, b = new_subject(), new_subject()
     terms = tablet_consent(notice=Notice("loyalty-consent", "2026.1", FORM.text_sha256, Language.KK))
@@ -178,7 +179,9 @@ def test_the_command_line_writes_a_bundle_and_verifies_it_with_the_public_key_fi
 def test_over_http_the_dpo_registers_a_form_and_downloads_a_bundle_that_verifies(tmp_path: Path) -> None:
     settings = http_settings(f"sqlite:///{tmp_path / 'ledger.sqlite3'}", ledger_signing_key=KEY.seed_base64())
     wired = build(settings)
-    a, _ = life_cycle(wired.ledger)
+    scene = ScenarioLedger.beside(wired.ledger, settings.ledger_store)
+    a, _ = life_cycle(scene)
+    scene.close()
     with TestClient(create_app(wired=wired)) as api:
         form = {"form_id": FORM.form_id, "form_version": FORM.form_version, "language": "kk", "text": FORM.text}
         registered = api.post("/v1/forms", json=form, headers=auth("dpo"))

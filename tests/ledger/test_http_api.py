@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.ledger.bootstrap import build
-from services.ledger.http import create_app
-from services.ledger.routes import COMMAND_ROUTES
+from services.ledger.entrypoints.http.app import create_app
+from services.ledger.entrypoints.http.commands import COMMAND_ROUTES
 from services.ledger.settings import LedgerSettings
 from tests.ledger.test_identity import CARD, IIN, PHONE, SCRIPTS, written_in
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ledger.identity import Identifier, SubjectIds, normalise
+from services.ledger.application.identity import Identifier, SubjectIds, normalise
 from tests.ledger.test_iin import synthetic_iin
 
 # The digit zero of each script; the other nine follow it in Unicode.

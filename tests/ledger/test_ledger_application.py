@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from schemas.chain import chain_problems
-from services.ledger.application import Ledger
-from services.ledger.contract import to_envelope
+from services.ledger.adapters.pii.keys import SubjectErasedError
+from services.ledger.application.contract import to_envelope
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.state import Context
 from services.ledger.domain.vocabulary import Channel, DataCategory, ErasureGround, Purpose
-from services.ledger.pii.keys import SubjectErasedError
+from tests.ledger.acts import ScenarioLedger
 from tests.ledger.conftest import at, ctx, make_ledger, new_subject, tablet_consent
 
 PII = {"name": "Test Subject One", "phone": "+7 700 000 0001"}
 
 
-def test_a_whole_life_cycle_is_recorded_in_a_verifiable_chain(ledger: Ledger) -> None:
+def test_a_whole_life_cycle_is_recorded_in_a_verifiable_chain(ledger: ScenarioLedger) -> None:
     subject = new_subject()
     granted = ledger.grant_consent(subject, ctx("c1"), tablet_consent(), PII)
     ledger.opt_out_of_marketing(subject, ctx("c2"), [Channel.SMS])
@@ -51,7 +51,7 @@ def test_a_whole_life_cycle_is_recorded_in_a_verifiable_chain(ledger: Ledger) ->
 
 
 def test_after_erasure_personal_data_is_unreadable_while_every_hash_still_verifies(
-    ledger: Ledger, store_url: str
+    ledger: ScenarioLedger, store_url: str
 ) -> None:
     subject = new_subject()
     ledger.grant_consent(subject, ctx("c1"), tablet_consent(), PII)
@@ -74,7 +74,7 @@ def test_after_erasure_personal_data_is_unreadable_while_every_hash_still_verifi
     fresh.close()
 
 
-def test_a_repeated_command_id_returns_the_first_outcome_and_records_nothing(ledger: Ledger) -> None:
+def test_a_repeated_command_id_returns_the_first_outcome_and_records_nothing(ledger: ScenarioLedger) -> None:
     subject = new_subject()
     first = ledger.grant_consent(subject, ctx("grant-1"), tablet_consent(), PII)
 
@@ -84,7 +84,7 @@ def test_a_repeated_command_id_returns_the_first_outcome_and_records_nothing(led
     assert len(ledger.history(subject)[0]) == 1
 
 
-def test_history_as_of_a_moment_shows_the_state_as_it_stood_then(ledger: Ledger) -> None:
+def test_history_as_of_a_moment_shows_the_state_as_it_stood_then(ledger: ScenarioLedger) -> None:
     subject = new_subject()
     ledger.grant_consent(subject, ctx("c1", "2026-05-04"), tablet_consent(), PII)
     ledger.opt_out_of_marketing(subject, ctx("c2", "2026-05-20"), [Channel.EMAIL])
@@ -99,7 +99,7 @@ def test_history_as_of_a_moment_shows_the_state_as_it_stood_then(ledger: Ledger)
 
 
 def test_a_crash_between_recording_an_erasure_and_destroying_the_key_is_mended_by_erasing_again(
-    ledger: Ledger,
+    ledger: ScenarioLedger,
 ) -> None:
     subject = new_subject()
     ledger.grant_consent(subject, ctx("c1"), tablet_consent(), PII)
@@ -117,7 +117,9 @@ def test_a_crash_between_recording_an_erasure_and_destroying_the_key_is_mended_b
         ledger.cipher.decrypt(str(subject), token)
 
 
-def test_a_subjects_events_are_recorded_in_increasing_time_even_when_a_clock_runs_behind(ledger: Ledger) -> None:
+def test_a_subjects_events_are_recorded_in_increasing_time_even_when_a_clock_runs_behind(
+    ledger: ScenarioLedger,
+) -> None:
     subject = new_subject()
     ledger.grant_consent(subject, Context("c1", "instance-a", at("2026-05-04", "10:00")), tablet_consent(), None)
     ledger.opt_out_of_marketing(subject, Context("c2", "instance-b", at("2026-05-04", "09:59")), [Channel.SMS])

@@ -11,10 +11,10 @@ import orjson
 import pytest
 import schemathesis
 
+from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import build
-from services.ledger.http import create_app
+from services.ledger.entrypoints.http.app import create_app
 from services.ledger.settings import LedgerSettings
-from services.ledger.signing import SigningKey
 from services.platform.auth import SCOPES
 from tests.ledger.test_http_api import Clock
 from tests.openapi_fuzz import Caller, load_schema

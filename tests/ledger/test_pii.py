@@ -19,8 +19,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from services.ledger.pii.cipher import TOKEN_PREFIX, NoSubjectKeyError, PiiCipher, PiiTokenError, SubjectErasedError
-from services.ledger.pii.keys import KeyUnwrapError, MasterKey, PostgresKeyStore, SqliteKeyStore
+from services.ledger.adapters.pii.cipher import (
+    TOKEN_PREFIX,
+    NoSubjectKeyError,
+    PiiCipher,
+    PiiTokenError,
+    SubjectErasedError,
+)
+from services.ledger.adapters.pii.keys import KeyUnwrapError, MasterKey, PostgresKeyStore, SqliteKeyStore
 
 SUBJECT_ONE = {"name": "Test Subject One", "phone": "+7 700 000 0001"}
 SUBJECT_TWO = {"name": "Test Subject Two", "phone": "+7 700 000 0002"}

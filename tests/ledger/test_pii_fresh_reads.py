@@ -12,11 +12,11 @@ from uuid import uuid4
 
 import pytest
 
-from services.ledger.access_report import build_access_report
-from services.ledger.application import Ledger
+from services.ledger.adapters.pii.cipher import SubjectErasedError
+from services.ledger.application.ledger import Ledger
 from services.ledger.domain.terms import Controller
 from services.ledger.domain.vocabulary import ErasureGround
-from services.ledger.pii.cipher import SubjectErasedError
+from services.ledger.reports.access_report import build_access_report
 from tests.ledger.conftest import at, ctx, make_ledger, tablet_consent
 
 SUBJECT_PII = {"name": "Synthetic Cached Subject", "phone": "+7 700 000 0404"}

@@ -13,10 +13,10 @@ from pathlib import Path
 from schemas.chain import chain_problems
 from services.devstack.kafka import LocalKafka
 from services.devstack.processes import free_port
-from services.ledger.application import Ledger
-from services.ledger.contract import to_envelope
-from services.ledger.leadership import leadership_for
-from services.ledger.relay import Relay, RelayConfig
+from services.ledger.adapters.leadership import leadership_for
+from services.ledger.application.contract import to_envelope
+from services.ledger.application.ledger import Ledger
+from services.ledger.entrypoints.relay import Relay, RelayConfig
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ledger_env, make_ledger
 from tests.ledger.relay_support import end_offsets, exactly_once_problems, fill, read_topic

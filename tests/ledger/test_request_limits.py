@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from schemas.commands import PII_VALUE_MAX
 from services.ledger.bootstrap import build
-from services.ledger.http import create_app
+from services.ledger.entrypoints.http.app import create_app
 from tests.ledger.test_http_api import Clock, auth, grant_body, http_settings, post
 
 

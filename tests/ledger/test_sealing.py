@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from schemas import commands as c
 from schemas import kit
 from services.cli import app as cli
+from services.ledger.adapters.pii.sealing import SealedDataError, SealingKey, opened
 from services.ledger.bootstrap import LedgerServices, build
-from services.ledger.http import create_app
-from services.ledger.pii.sealing import SealedDataError, SealingKey, opened
+from services.ledger.entrypoints.http.app import create_app
 from tests.ledger.conftest import MASTER_TEXT
 from tests.ledger.test_http_api import Clock, auth, grant_body, http_settings
 
@@ -137,7 +137,7 @@ def test_over_http_a_channel_may_seal_too_and_gets_what_the_same_command_in_clea
     assert sealed.status_code == 201, sealed.json()
     assert (in_clear.status_code, in_clear.json()["replayed"]) == (200, True)  # one command, sealed or not
     assert linked.status_code == 201, linked.json()
-    assert events[1].card_ref == wired.handler.subject_ids.card_ref(CARD)
+    assert events[1].card_ref == wired.commands.subject_ids.card_ref(CARD)
     assert stored == {"name": NAME, "phone": PHONE, "representative": REPRESENTATIVE}
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from services.ledger.leadership import leadership_for
-from services.ledger.relay import Relay, RelayConfig
+from services.ledger.adapters.leadership import leadership_for
+from services.ledger.entrypoints.relay import Relay, RelayConfig
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ledger_env, make_ledger
 from tests.ledger.relay_support import fill, read_topic

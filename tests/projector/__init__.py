@@ -13,8 +13,8 @@ from typing import Any, cast
 import orjson
 
 from schemas.events import Envelope, parse_envelope
-from services.ledger.application import seal
-from services.ledger.contract import to_envelope
+from services.ledger.application.contract import to_envelope
+from services.ledger.application.ledger import seal
 from services.ledger.domain.events import SubjectEvent
 from services.ledger.domain.subject import DataSubject
 from services.projector.projection import evolve, initial_state

@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 
 from services.devstack.processes import free_port
-from services.ledger.leadership import leadership_for
-from services.ledger.relay import Relay, RelayConfig
+from services.ledger.adapters.leadership import leadership_for
+from services.ledger.entrypoints.relay import Relay, RelayConfig
 from services.projector.store import ProjectionStore
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import make_ledger

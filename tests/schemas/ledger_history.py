@@ -10,8 +10,8 @@ from datetime import date, datetime, time
 from functools import cache
 from typing import Any, cast
 
-from services.ledger.application import seal
-from services.ledger.contract import to_envelope
+from services.ledger.application.contract import to_envelope
+from services.ledger.application.ledger import seal
 from services.ledger.domain.events import SubjectEvent
 from services.ledger.domain.state import Context
 from services.ledger.domain.terms import Collection, Representative

@@ -27,10 +27,10 @@ from uuid import UUID
 from schemas import evidence as spec
 from schemas.envelope import canonical_bytes, utc_text
 from schemas.merkle import RootBuilder, Tree, leaf_hash
-from services.ledger.application import Ledger
-from services.ledger.forms import FormTexts
-from services.ledger.relay import stored_envelopes
-from services.ledger.signing import SigningKey
+from services.ledger.adapters.forms import FormTexts
+from services.ledger.adapters.signing import SigningKey
+from services.ledger.application.ledger import Ledger
+from services.ledger.application.outbox import stored_envelopes
 
 Progress = Callable[[int], None]
 PAGE = 5000

@@ -1,10 +1,7 @@
 """HTTP routes of the subject access report (policy §5): read it, or answer an access request with it.
 
-The answer to an access request records SubjectRequestAnswered whose `response_ref` names the report
-sent — `access-report:<report_id>@<as_of>` — so anyone can rebuild the report as of that moment and
-check its id (once the subject is erased, a rebuilt report reads no personal data and its id differs:
-the recorded id still names the report as it was sent). Both routes need the DPO's scope: the report
-holds the subject's personal data in clear.
+Both need the DPO's scope: the report holds the subject's personal data in clear. The use cases are
+services.ledger.reports.answer's.
 """
 
 from __future__ import annotations
@@ -19,23 +16,19 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import commands as c
-from schemas.envelope import canonical_bytes, utc_text
+from schemas.envelope import canonical_bytes
 from schemas.fields import Instant
-from services.ledger.access_report import UnknownSubjectError, build_access_report
-from services.ledger.access_report_html import render_access_report
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.domain import events as e
-from services.ledger.domain.calendar import kazakh_day
-from services.ledger.domain.errors import RuleViolationError
-from services.ledger.domain.vocabulary import RequestKind
-from services.ledger.routes import CommandAccepted, services_of
+from services.ledger.entrypoints.http.commands import CommandAccepted, services_of
+from services.ledger.reports import answer as answers
+from services.ledger.reports.access_report import UnknownSubjectError
+from services.ledger.reports.html import render_access_report
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
 from services.platform.strict_json import StrictJsonRoute
 
 log = logging.getLogger(__name__)
 
-RESPONSE_REF_PREFIX = "access-report:"
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:._@+-]{0,127}$"  # schemas.commands.REF, less "/" (a path)
 ReportLanguage = Literal["kk", "ru", "en"]
 _WORDING = {404: "The ledger has recorded nothing for the subject.", 409: "Not an open access request."}
@@ -107,39 +100,22 @@ def report_router() -> APIRouter:
     ) -> AccessReportAnswer:
         """Answer an open access request with the report as of now; 201 when recorded, 200 when a repeat."""
         wired = services_of(request)
-        events, subject = wired.ledger.history(subject_id)
-        if not events or subject is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
-        earlier = _earlier_answer(events, body.command_id, request_id)
-        if earlier is not None:
-            as_of, ref = earlier
-            report = _build(wired, subject_id, as_of)
+        try:
+            sent = answers.answer_with_access_report(
+                wired.commands, subject_id, request_id, body.command_id, actor=principal.name, now=wired.clock()
+            )
+        except UnknownSubjectError:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject") from None
+        outcome = sent.outcome
+        if outcome.replayed:
             response.status_code = status.HTTP_200_OK
-            answer = CommandAccepted(subject_id=subject_id, event_ids=subject.outcomes[body.command_id], replayed=True)
-            return AccessReportAnswer(
-                report=report, html=render_access_report(report, body.lang), answer=answer, response_ref=ref
-            )
-        if body.command_id in subject.outcomes:
-            raise RuleViolationError(
-                "command_id_reused", f"command id {body.command_id!r} was used for another command"
-            )
-        received = _open_access_request(events, subject.open_requests, request_id)
-        # As of the subject's last recorded act: any later event is recorded later still (the ledger keeps a
-        # subject's events in increasing time), so the report rebuilt as of this moment is always this one.
-        as_of = events[-1].timestamp
-        report = _build(wired, subject_id, as_of)
-        ref = f"{RESPONSE_REF_PREFIX}{report['report_id']}@{utc_text(as_of)}"
-        now = wired.clock()
-        command = c.AnswerSubjectRequest(
-            command_id=body.command_id, request_id=request_id, answered_on=kazakh_day(now), response_ref=ref,
-            causation_id=str(received.event_id),
-        )  # fmt: skip
-        outcome = wired.handler.handle(subject_id, command, actor=principal.name, now=now)
-        log.info("request %s of subject %s answered with %s", request_id, subject_id, report["report_id"])
+        else:
+            log.info("request %s of subject %s answered with %s", request_id, subject_id, sent.report["report_id"])
         answer = CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
         return AccessReportAnswer(
-            report=report, html=render_access_report(report, body.lang), answer=answer, response_ref=ref
-        )
+            report=sent.report, html=render_access_report(sent.report, body.lang), answer=answer,
+            response_ref=sent.response_ref,
+        )  # fmt: skip
 
     return api
 
@@ -147,33 +123,6 @@ def report_router() -> APIRouter:
 def _build(wired: LedgerServices, subject_id: UUID, as_of: datetime) -> dict[str, Any]:
     """The report, or 404 when the ledger had recorded nothing for the subject by `as_of`."""
     try:
-        return build_access_report(wired.ledger, subject_id, as_of=as_of, controller=wired.handler.controller)
+        return answers.access_report(wired.commands, subject_id, as_of)
     except UnknownSubjectError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
-
-
-def _earlier_answer(events: list[e.SubjectEvent], command_id: str, request_id: str) -> tuple[datetime, str] | None:
-    """When this command already answered this request with a report: that report's moment and reference."""
-    for event in events:
-        if isinstance(event, e.SubjectRequestAnswered) and event.command_id == command_id:
-            ref = event.response_ref or ""
-            if event.request_id != request_id or not ref.startswith(RESPONSE_REF_PREFIX) or "@" not in ref:
-                raise RuleViolationError("command_id_reused", f"command id {command_id!r} was used for another answer")
-            return datetime.fromisoformat(ref.rsplit("@", 1)[1]), ref
-    return None
-
-
-def _open_access_request(
-    events: list[e.SubjectEvent], open_requests: dict[str, Any], request_id: str
-) -> e.SubjectRequestReceived:
-    """The open access request `request_id`, or a refusal naming why it cannot be answered with a report."""
-    received = [ev for ev in events if isinstance(ev, e.SubjectRequestReceived) and ev.request_id == request_id]
-    if not received:
-        raise RuleViolationError("unknown_request", f"no request {request_id} was received for this subject")
-    if request_id not in open_requests:
-        raise RuleViolationError("request_not_open", f"request {request_id} is not open")
-    if received[-1].kind != RequestKind.ACCESS:
-        raise RuleViolationError(
-            "not_an_access_request", f"request {request_id} asks for {received[-1].kind}, not access to the data"
-        )
-    return received[-1]

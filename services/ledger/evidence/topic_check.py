@@ -15,8 +15,8 @@ import orjson
 
 from schemas.chain import chain_problems
 from schemas.envelope import event_hash
-from services.ledger.application import Ledger
-from services.ledger.relay import stored_envelopes
+from services.ledger.application.ledger import Ledger
+from services.ledger.application.outbox import stored_envelopes
 from services.platform.reading import Batch, read_to_end
 
 Progress = Callable[[int], None]

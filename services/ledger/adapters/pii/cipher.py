@@ -13,7 +13,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.ledger.pii.keys import KeyStore, SubjectErasedError
+from services.ledger.adapters.pii.keys import KeyStore, SubjectErasedError
 
 __all__ = ["TOKEN_PREFIX", "NoSubjectKeyError", "PiiCipher", "PiiTokenError", "SubjectErasedError"]
 

@@ -21,8 +21,8 @@ from typing import Any
 from uuid import UUID
 
 from schemas.envelope import utc_text
+from services.ledger.adapters.pii.cipher import NoSubjectKeyError, PiiCipher, PiiTokenError, SubjectErasedError
 from services.ledger.domain import events as e
-from services.ledger.pii.cipher import NoSubjectKeyError, PiiCipher, PiiTokenError, SubjectErasedError
 
 log = logging.getLogger(__name__)
 

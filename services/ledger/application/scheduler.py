@@ -8,23 +8,18 @@ repeated after a crash, record each ConsentWithdrawn / ConsentExpired exactly on
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import partial
 from uuid import UUID
 
-from anyio import to_thread
 from eventsourcing.utils import get_topic
 
-from services.ledger.application import Ledger, Outcome
+from schemas import commands as c
+from services.ledger.application.commands import Commands
 from services.ledger.domain import events as e
 from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.errors import RuleViolationError
-from services.ledger.domain.state import Context
-from services.platform.tasks import pause
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +63,9 @@ class Deadlines:
 class Scheduler:
     """Applies due withdrawals and expiries; call `run` periodically (every instance may)."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+        self.ledger = commands.ledger
         self.deadlines = Deadlines()
         self.position = 0  # last notification id followed
 
@@ -92,33 +88,21 @@ class Scheduler:
         recorded: list[str] = []
         for subject, (request_id, effective_on) in list(self.deadlines.withdrawals.items()):
             if effective_on <= today:
-                ctx = Context(f"withdrawal-takes-effect:{request_id}", SCHEDULER_ACTOR, now, causation_id=request_id)
-                recorded += self._apply(partial(self.ledger.complete_withdrawal, subject, ctx, today))
+                withdrawal = c.CompleteWithdrawal(
+                    command_id=f"withdrawal-takes-effect:{request_id}", causation_id=request_id
+                )
+                recorded += self._apply(subject, withdrawal, now)
         for subject, (consent_id, valid_until) in list(self.deadlines.expiries.items()):
             if valid_until + timedelta(days=1) <= today:
-                ctx = Context(f"consent-expires:{consent_id}", SCHEDULER_ACTOR, now, causation_id=consent_id)
-                recorded += self._apply(partial(self.ledger.expire_consent, subject, ctx, today))
+                expiry = c.ExpireConsent(command_id=f"consent-expires:{consent_id}", causation_id=consent_id)
+                recorded += self._apply(subject, expiry, now)
         self.catch_up()
         return recorded
 
-    def _apply(self, command: Callable[[], Outcome]) -> list[str]:
+    def _apply(self, subject: UUID, command: c.AnyCommand, now: datetime) -> list[str]:
         try:
-            outcome = command()
+            outcome = self.commands.handle(subject, command, actor=SCHEDULER_ACTOR, now=now)
         except RuleViolationError as refusal:  # e.g. erased meanwhile: nothing left to do
             log.info("scheduled command refused: %s", refusal.rule)
             return []
         return [] if outcome.replayed else list(outcome.event_ids)
-
-
-async def run_periodically(
-    scheduler: Scheduler, interval: float, stop: asyncio.Event, clock: Callable[[], datetime]
-) -> None:
-    """Run the scheduler every `interval` seconds until `stop`; a failed run is logged and tried again."""
-    while not stop.is_set():
-        try:
-            recorded = await to_thread.run_sync(scheduler.run, clock())
-            if recorded:
-                log.info("scheduler recorded %d event(s)", len(recorded))
-        except Exception:
-            log.exception("scheduler run failed; trying again in %.0f s", interval)
-        await pause(stop, interval)

@@ -1,4 +1,4 @@
-"""The ledger's HTTP routes: one POST per command of schemas/commands.py, plus history and subject ids."""
+"""The ledger's HTTP routes: one POST per command of the registry, plus history, subject ids and the sealing key."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from schemas import commands as c
 from schemas.fields import Instant
+from services.ledger.application.contract import to_envelope
+from services.ledger.application.identity import Identifier
+from services.ledger.application.registry import REGISTRY, SUBJECT, CommandSpec
+from services.ledger.application.views import subject_view
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.commands import SCOPE_OF
-from services.ledger.contract import to_envelope
 from services.ledger.domain.errors import InvalidCommandError
-from services.ledger.identity import Identifier
-from services.ledger.views import subject_view
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
 from services.platform.strict_json import StrictJsonRoute
@@ -33,28 +33,10 @@ class CommandAccepted(BaseModel):
     replayed: bool
 
 
-# path under /v1/subjects/{subject_id} -> command; the scope each needs is commands.SCOPE_OF
-SUBJECT_ROUTES: list[tuple[str, type[c.Command]]] = [
-    ("/consents", c.GrantConsent),
-    ("/consents/expiry", c.ExpireConsent),
-    ("/marketing/opt-out", c.OptOutOfMarketing),
-    ("/marketing/opt-in", c.OptInToMarketing),
-    ("/withdrawals", c.RequestWithdrawal),
-    ("/withdrawals/refusal", c.RefuseWithdrawal),
-    ("/withdrawals/completion", c.CompleteWithdrawal),
-    ("/blocks", c.BlockPersonalData),
-    ("/blocks/release", c.UnblockPersonalData),
-    ("/rectifications", c.RectifyPersonalData),
-    ("/transfers", c.TransferPersonalData),
-    ("/erasure", c.ErasePersonalData),
-    ("/cards", c.LinkLoyaltyCard),
-    ("/cards/block", c.BlockLoyaltyCard),
-    ("/cards/unblock", c.UnblockLoyaltyCard),
-    ("/requests/answer", c.AnswerSubjectRequest),
-    ("/requests/reject", c.RejectSubjectRequest),
-    ("/enforcements", c.ConfirmEnforcement),
+# The subject's command routes as (path under /v1/subjects/{subject_id}, model, scope), from the registry.
+COMMAND_ROUTES = [
+    (spec.path.removeprefix(SUBJECT), spec.model, spec.scope) for spec in REGISTRY if spec.subject_in_path
 ]
-COMMAND_ROUTES = [(path, model, SCOPE_OF[model]) for path, model in SUBJECT_ROUTES]
 _REPEAT = (
     "A repeat: the same command id with the same command (actor, occurred_at and correlation ids aside). "
     "The first outcome, nothing recorded again (`replayed` true)."
@@ -82,56 +64,50 @@ def apply_command(
     """Run a command for an authenticated caller; 201 when recorded, 200 when a repeat."""
     if command.subject_id is not None and command.subject_id != subject_id:
         raise unprocessable(("body", "subject_id"), "differs from the subject in the path")
-    if isinstance(command, c.ConfirmEnforcement) and command.system != principal.name:
+    sender = REGISTRY.of(command).sender_field
+    if sender is not None and getattr(command, sender) != principal.name:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"a token of {principal.name!r} confirms only for itself")
     actor = f"{principal.name}/{command.actor}" if command.actor else principal.name
-    outcome = wired.handler.handle(subject_id, command, actor=actor, now=wired.clock(), scopes=principal.scopes)
+    outcome = wired.commands.handle(subject_id, command, actor=actor, now=wired.clock(), scopes=principal.scopes)
     response.status_code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
     return CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
 
 
-def _command_route(model: type[c.Command], scope: str) -> Any:
+def _command_route(spec: CommandSpec[Any]) -> Any:
+    """The route of one command: the subject from the path, or (a path without it) from the body."""
+
     def route(subject_id: UUID, command: Any, request: Request, response: Response, principal: Any) -> CommandAccepted:
         return apply_command(services_of(request), subject_id, command, principal, response)
 
+    def in_body(command: Any, request: Request, response: Response, principal: Any) -> CommandAccepted:
+        if command.subject_id is None:
+            raise unprocessable(("body", "subject_id"), "is required: the body names the subject")
+        return apply_command(services_of(request), command.subject_id, command, principal, response)
+
+    handler = route if spec.subject_in_path else in_body
     # Set as objects, not strings: FastAPI reads the body model and the scope check from here.
-    route.__annotations__ |= {"command": model, "principal": Annotated[Principal, Depends(require(scope))]}
-    route.__doc__ = model.__doc__
-    return route
+    handler.__annotations__ |= {"command": spec.model, "principal": Annotated[Principal, Depends(require(spec.scope))]}
+    handler.__doc__ = spec.model.__doc__
+    return handler
 
 
 def router() -> APIRouter:
     """All of the ledger's /v1 routes."""
     api = APIRouter(prefix="/v1", route_class=StrictJsonRoute)
-    for path, model, scope in COMMAND_ROUTES:
+    for spec in REGISTRY:
         api.add_api_route(
-            f"/subjects/{{subject_id}}{path}", _command_route(model, scope), methods=["POST"],
-            response_model=CommandAccepted, status_code=201, responses=_COMMAND_ANSWERS, name=model.__name__,
-            summary=f"{model.__name__} (scope {scope})", tags=["commands"],
+            spec.path, _command_route(spec), methods=["POST"], response_model=CommandAccepted, status_code=201,
+            responses=_COMMAND_ANSWERS, name=spec.name, summary=f"{spec.name} (scope {spec.scope})", tags=["commands"],
         )  # fmt: skip
-
-    @api.post(
-        "/requests", response_model=CommandAccepted, status_code=201, responses=_COMMAND_ANSWERS, tags=["commands"]
-    )
-    def receive_request(
-        command: c.ReceiveSubjectRequest,
-        request: Request,
-        response: Response,
-        principal: Annotated[Principal, Depends(require("dpo"))],
-    ) -> CommandAccepted:
-        """Register a subject's request (Өтініш); the body names the subject. Due three working days later."""
-        if command.subject_id is None:
-            raise unprocessable(("body", "subject_id"), "is required: the body names the subject")
-        return apply_command(services_of(request), command.subject_id, command, principal, response)
 
     @api.post("/subject-ids", tags=["identity"], responses=error_responses(401, 403, 413, 422))
     def derive_subject_id(
         body: SubjectIdRequest, request: Request, _: Annotated[Principal, Depends(require("consent:write"))]
     ) -> SubjectIdAnswer:
         """The opaque subject id of a person known by IIN, phone or card number (keyed HMAC)."""
-        handler = services_of(request).handler
+        subject_ids = services_of(request).commands.subject_ids
         try:
-            return SubjectIdAnswer(subject_id=handler.subject_ids.subject_id(body.identifier, body.value))
+            return SubjectIdAnswer(subject_id=subject_ids.subject_id(body.identifier, body.value))
         except ValueError as error:  # InvalidIinError included; messages never repeat the value
             raise InvalidCommandError("value", str(error)) from None
 
@@ -168,7 +144,7 @@ def router() -> APIRouter:
     )
     def sealing_public_key(request: Request) -> PlainTextResponse:
         """The X25519 public key (base64) that channels seal personal data to for Kafka; public by design."""
-        key = services_of(request).handler.sealing_key
+        key = services_of(request).commands.sealing_key
         if key is None:
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, "sealing is not available: CONSENT_LEDGER_SEALING_KEY is not set"

@@ -16,11 +16,11 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from schemas.fields import Instant
+from services.ledger.adapters.forms import Form
+from services.ledger.adapters.signing import SigningKey
 from services.ledger.domain.vocabulary import Language
-from services.ledger.evidence import Scope, write_bundle
-from services.ledger.forms import Form
-from services.ledger.routes import services_of
-from services.ledger.signing import SigningKey
+from services.ledger.entrypoints.http.commands import services_of
+from services.ledger.evidence.bundle import Scope, write_bundle
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
 from services.platform.strict_json import StrictJsonRoute

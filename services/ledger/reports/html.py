@@ -13,12 +13,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from services.ledger.domain.calendar import KAZAKHSTAN
-from services.ledger.report_texts import LANGUAGES, OPEN_VOCABULARIES, TEXTS
+from services.ledger.reports.texts import LANGUAGES, OPEN_VOCABULARIES, TEXTS
 
 TEMPLATE = "access_report.html.j2"
 
 _templates = Environment(
-    loader=PackageLoader("services.ledger", "templates"),
+    loader=PackageLoader("services.ledger.reports", "templates"),
     autoescape=True,  # values come from the ledger and from what a channel typed: always escaped
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -23,12 +22,10 @@ from aiokafka.errors import KafkaError
 from anyio import to_thread
 from prometheus_client import Gauge
 
-from schemas.envelope import CONTENT_TYPE, canonical_bytes
-from services.ledger.application import Ledger
+from services.ledger.adapters.leadership import Leadership, leadership_for
+from services.ledger.application.ledger import Ledger
+from services.ledger.application.outbox import Record, check_resumable, records_after
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.contract import to_envelope
-from services.ledger.domain.events import SubjectEvent
-from services.ledger.leadership import Leadership, leadership_for
 from services.platform.tasks import pause
 from services.platform.topics import TopicSpec, ensure_topics, topic_partitions
 
@@ -38,16 +35,6 @@ PUBLISHED = Gauge("consent_relay_published_position", "Ledger position of the la
 STORED = Gauge("consent_relay_stored_position", "Ledger position of the last event in the event store")
 TAIL_WINDOW = 500  # records read back from each partition's end to find the last position
 TAIL_SECONDS = 30.0  # reading a window that long means the broker is in trouble: pause and try again
-
-
-@dataclass(frozen=True)
-class Record:
-    """One event ready for Kafka."""
-
-    position: int
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)
@@ -61,32 +48,6 @@ class RelayConfig:
     replication: int = 1
     batch_size: int = 2000
     poll_seconds: float = 0.1
-
-
-def stored_envelopes(ledger: Ledger, position: int, limit: int) -> list[dict[str, Any]]:
-    """The next `limit` stored events after `position`, as envelopes carrying their position."""
-    return [
-        to_envelope(cast("SubjectEvent", ledger.mapper.to_domain_event(notification)), position=notification.id)
-        for notification in ledger.recorder.select_notifications(start=position + 1, limit=limit)
-    ]
-
-
-def records_after(ledger: Ledger, position: int, limit: int) -> list[Record]:
-    """The next `limit` stored events after `position`, as Kafka records."""
-    return [
-        Record(
-            envelope["position"],
-            envelope["subject"].encode(),
-            canonical_bytes(envelope),
-            [
-                ("content-type", CONTENT_TYPE.encode()),
-                ("ce-type", envelope["type"].encode()),
-                ("schema-version", b"v1"),
-                ("position", str(envelope["position"]).encode()),
-            ],
-        )
-        for envelope in stored_envelopes(ledger, position, limit)
-    ]
 
 
 async def last_published_position(bootstrap_servers: str, topic: str) -> tuple[int, str]:
@@ -126,22 +87,6 @@ async def _tail(consumer: AIOKafkaConsumer, partition: TopicPartition, end: int)
         if best[0]:
             return best
     return (0, "")
-
-
-def check_resumable(ledger: Ledger, position: int, topic_hash: str) -> None:
-    """Refuse to publish when the topic's last event is not the store's event at that position.
-
-    That happens when the store was restored from a backup older than the topic: publishing
-    would give new events positions the topic already holds.
-    """
-    if position == 0:
-        return
-    stored = stored_envelopes(ledger, position - 1, 1)
-    if not stored or stored[0]["position"] != position or stored[0]["hash"] != topic_hash:
-        raise RuntimeError(
-            f"the topic's last event (position {position}) is not the store's event at that position: "
-            "is the event store behind the topic (restored from a backup)? Not publishing."
-        )
 
 
 class Relay:

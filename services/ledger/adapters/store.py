@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresFactory
 
-from services.ledger.pii.keys import KeyStore, MasterKey, PostgresKeyStore, SqliteKeyStore
+from services.ledger.adapters.pii.keys import KeyStore, MasterKey, PostgresKeyStore, SqliteKeyStore
 from services.platform import database
 from services.platform.settings import store_kind
 

@@ -24,12 +24,12 @@ from pydantic import ValidationError
 from schemas import commands as c
 from schemas.commands import COMMANDS
 from schemas.sealed import in_clear
+from services.ledger.adapters.pii.keys import SubjectErasedError
+from services.ledger.adapters.pii.sealing import SealedDataError, problems
+from services.ledger.adapters.store import STORE_AWAY
+from services.ledger.application.registry import REGISTRY
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.commands import KAFKA_COMMANDS
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
-from services.ledger.pii.keys import SubjectErasedError
-from services.ledger.pii.sealing import SealedDataError, problems
-from services.ledger.store import STORE_AWAY
 from services.platform.deadletter import dead_letter
 from services.platform.tasks import start_when_reachable
 from services.platform.topics import TopicSpec
@@ -51,7 +51,7 @@ class DeadLetter:
 
 
 def screen(key: bytes | None, body: bytes, *, acknowledgement: bool = False) -> c.AnyCommand | DeadLetter:
-    """The command a record carries, or why it cannot be taken from Kafka (acks: ConfirmEnforcement only)."""
+    """The command a record carries, or why it cannot be taken from Kafka (acks: acknowledgements only)."""
     try:
         command = COMMANDS.validate_json(body)
     except ValidationError as error:
@@ -65,9 +65,10 @@ def _refusal(key: bytes | None, command: c.AnyCommand, acknowledgement: bool) ->
         return DeadLetter("malformed", "subject_id: required on Kafka")
     if key != str(command.subject_id).encode():
         return DeadLetter("key_mismatch", "the record key must be the command's subject_id")
-    if acknowledgement and not isinstance(command, c.ConfirmEnforcement):
+    spec = REGISTRY.of(command)
+    if acknowledgement and not spec.acknowledgement:
         return DeadLetter("not_an_acknowledgement", f"{command.type} does not belong on the acknowledgements topic")
-    if type(command) not in KAFKA_COMMANDS:
+    if not spec.kafka:
         return DeadLetter("not_allowed_on_kafka", f"{command.type} is taken over HTTP with the dpo scope")
     if clear := in_clear(command):
         return DeadLetter(
@@ -82,7 +83,7 @@ def apply(wired: LedgerServices, command: c.AnyCommand) -> DeadLetter | None:
     """Apply a screened command; a refusal becomes a dead letter, a passing failure raises (to be retried)."""
     assert command.subject_id is not None  # noqa: S101 - screen() let only commands with a subject through
     try:
-        outcome = wired.handler.handle(
+        outcome = wired.commands.handle(
             command.subject_id, command, actor=command.actor or KAFKA_ACTOR, now=wired.clock()
         )
     except RuleViolationError as refusal:

@@ -9,7 +9,7 @@ from typing import IO, Protocol
 
 import psycopg
 
-from services.ledger.store import sqlite_path
+from services.ledger.adapters.store import sqlite_path
 from services.platform.database import CONNECT_TIMEOUT_S
 from services.platform.settings import store_kind
 

@@ -21,12 +21,12 @@ from typing import Any
 from uuid import UUID
 
 from schemas.envelope import canonical_bytes, utc_text
-from services.ledger.application import Ledger
+from services.ledger.application.ledger import Ledger
 from services.ledger.domain import events as e
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.terms import ConsentTerms, Controller
 from services.ledger.domain.vocabulary import ConsentStatus, DataCategory
-from services.ledger.own_personal_data import own_personal_data
+from services.ledger.reports.own_personal_data import own_personal_data
 
 REPORT_FORMAT = "kz.esperance.consent.v1.SubjectAccessReport"
 KAZAKHSTAN = "KZ"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Literal
 
-from services.ledger.report_texts.en import EN
-from services.ledger.report_texts.kk import KK
-from services.ledger.report_texts.ru import RU
+from services.ledger.reports.texts.en import EN
+from services.ledger.reports.texts.kk import KK
+from services.ledger.reports.texts.ru import RU
 
 ReportLanguage = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[ReportLanguage, ...] = ("kk", "ru", "en")

@@ -1,4 +1,4 @@
-"""The ledger's HTTP API (FastAPI). Run with: uvicorn --factory services.ledger.http:create_app."""
+"""The ledger's HTTP API (FastAPI). Run with: uvicorn --factory services.ledger.entrypoints.http.app:create_app."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from services.ledger.application import ConcurrentWriteError
+from services.ledger.adapters.pii.keys import SubjectErasedError
+from services.ledger.adapters.store import STORE_AWAY
+from services.ledger.application.ledger import ConcurrentWriteError
 from services.ledger.bootstrap import LedgerServices, build
-from services.ledger.consumer import run_command_consumer
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
-from services.ledger.evidence_routes import evidence_router
-from services.ledger.pii.keys import SubjectErasedError
-from services.ledger.relay import relay_for
-from services.ledger.report_routes import report_router
-from services.ledger.routes import router
-from services.ledger.scheduler import Scheduler, run_periodically
+from services.ledger.entrypoints.background import start_background
+from services.ledger.entrypoints.http.commands import router
+from services.ledger.entrypoints.http.evidence import evidence_router
+from services.ledger.entrypoints.http.reports import report_router
+from services.ledger.entrypoints.relay import relay_for
 from services.ledger.settings import LedgerSettings
-from services.ledger.store import STORE_AWAY
 from services.platform.errors import add_validation_handler
 from services.platform.guards import guard
 from services.platform.health import health_router
@@ -38,17 +37,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks: list[asyncio.Task[object]] = []
-        if wired.settings.ledger_consume_commands:
-            tasks.append(asyncio.create_task(run_command_consumer(wired, stop), name="command-consumer"))
-        if relay is not None:
-            tasks.append(asyncio.create_task(relay.run(stop), name="relay"))
-        if wired.settings.scheduler_interval_seconds > 0:
-            scheduler = Scheduler(wired.ledger)
-            interval = wired.settings.scheduler_interval_seconds
-            tasks.append(
-                asyncio.create_task(run_periodically(scheduler, interval, stop, wired.clock), name="scheduler")
-            )
+        tasks = start_background(wired, relay, stop)
         yield
         await stop_tasks(tasks, stop)
         wired.close()

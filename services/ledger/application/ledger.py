@@ -1,0 +1,133 @@
+"""The ledger application: load the subject, decide, seal the hash chain, save — once per command id.
+
+`execute` is the one place idempotency lives: it takes the subject id, a Context (command id, actor,
+time, the command's digest) and the decision to run; a command id seen before returns the first
+outcome and records nothing new, a command id reused for another command is refused. The use case
+of each command is declared in services.ledger.application.registry and run by `Commands.handle`.
+A concurrent write to the same subject is retried on fresh state; after the retries it surfaces as
+ConcurrentWriteError (HTTP 409).
+Personal data is encrypted under the subject's key before the domain sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import takewhile
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
+
+from schemas.envelope import event_hash
+from services.ledger.adapters.pii.cipher import PiiCipher
+from services.ledger.application.contract import to_envelope
+from services.ledger.domain.events import SubjectEvent, event_id_of
+from services.ledger.domain.state import Context, WorkingDays
+from services.ledger.domain.subject import DataSubject
+
+CONFLICT_RETRIES = 5
+
+
+class ConcurrentWriteError(Exception):
+    """Other writers kept changing the subject while this command was decided; nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command recorded: its event ids, and whether this was a repeat of an earlier command."""
+
+    subject_id: UUID
+    event_ids: list[str]
+    replayed: bool = False
+
+
+class Ledger(Application[UUID]):
+    """The consent ledger: the event store of every data subject, with its calendar and personal-data cipher."""
+
+    def __init__(self, env: Mapping[str, str], *, calendar: WorkingDays, cipher: PiiCipher) -> None:
+        super().__init__(env=env)
+        self.calendar = calendar
+        self.cipher = cipher
+
+    # --- mechanics ----------------------------------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Seal each subject's new events into its hash chain, then store them atomically."""
+        for obj in objs:
+            if isinstance(obj, DataSubject):
+                seal(obj)
+        return super().save(*objs, **kwargs)
+
+    def load(self, subject_id: UUID, now: datetime) -> DataSubject:
+        """The subject as recorded, or a blank one if the ledger knows nothing of it yet."""
+        try:
+            subject: DataSubject = self.repository.get(subject_id)
+        except AggregateNotFoundError:
+            subject = DataSubject.blank(subject_id, now)
+        return subject
+
+    def execute(self, subject_id: UUID, ctx: Context, decide: Callable[[DataSubject], object]) -> Outcome:
+        """Run `decide` on the subject's current state and save what it recorded, once per command id."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(IntegrityError),
+            stop=stop_after_attempt(CONFLICT_RETRIES),
+            wait=wait_random(0, 0.05),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    subject = self.load(subject_id, ctx.now)
+                    prior = subject.outcome_of(ctx.command_id, ctx.command_digest)
+                    if prior is not None:
+                        return Outcome(subject_id, list(prior), replayed=True)
+                    first = subject.version + 1
+                    decide(subject)
+                    self.save(subject)
+                    ids = [str(event_id_of(subject_id, v)) for v in range(first, subject.version + 1)]
+                    return Outcome(subject_id, ids)
+        except IntegrityError as error:
+            raise ConcurrentWriteError(f"subject {subject_id} changed {CONFLICT_RETRIES} times meanwhile") from error
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    def encrypt(self, subject: DataSubject, pii: Mapping[str, object] | None) -> str | None:
+        """Encrypt personal data under the subject's key; an erased subject is refused first."""
+        if not pii:
+            return None
+        subject.check_not_erased()
+        return self.cipher.encrypt(str(subject.id), pii)
+
+    def erased(self, subject_id: UUID) -> bool:
+        """Whether the subject's personal data was erased (PersonalDataErased recorded)."""
+        try:
+            subject: DataSubject = self.repository.get(subject_id)
+        except AggregateNotFoundError:
+            return False
+        return subject.erased_by is not None
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def history(self, subject_id: UUID, as_of: datetime | None = None) -> tuple[list[SubjectEvent], DataSubject | None]:
+        """The subject's events recorded up to `as_of` (all if None) and its state as it stood then."""
+        stored = cast("list[SubjectEvent]", list(self.repository.event_store.get(subject_id)))
+        # A prefix: a subject's events are recorded in increasing time (DataSubject._record).
+        events = list(takewhile(lambda event: as_of is None or event.timestamp <= as_of, stored))
+        state: Any = None
+        for event in events:
+            state = event.mutate(state)
+        return events, state
+
+
+def seal(subject: DataSubject) -> None:
+    """Link the subject's pending events into its hash chain: prev_hash, then hash over the envelope."""
+    previous = subject.last_hash
+    pending = cast("list[SubjectEvent]", subject.pending_events)
+    for index, event in enumerate(pending):
+        linked = type(event)(**{**vars(event), "prev_hash": previous})
+        previous = event_hash(to_envelope(linked))
+        pending[index] = type(event)(**{**vars(linked), "hash": previous})
+    subject.last_hash = previous

@@ -1,0 +1,67 @@
+"""The store side of the relay: stored events after a position, as envelopes and as Kafka records.
+
+Pure reads of the event store's notification log (no Kafka client here): the relay publishes what
+`records_after` returns, evidence bundles and `consent-ledger verify` read `stored_envelopes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from schemas.envelope import CONTENT_TYPE, canonical_bytes
+from services.ledger.application.contract import to_envelope
+from services.ledger.application.ledger import Ledger
+from services.ledger.domain.events import SubjectEvent
+
+
+@dataclass(frozen=True)
+class Record:
+    """One event ready for Kafka."""
+
+    position: int
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def stored_envelopes(ledger: Ledger, position: int, limit: int) -> list[dict[str, Any]]:
+    """The next `limit` stored events after `position`, as envelopes carrying their position."""
+    return [
+        to_envelope(cast("SubjectEvent", ledger.mapper.to_domain_event(notification)), position=notification.id)
+        for notification in ledger.recorder.select_notifications(start=position + 1, limit=limit)
+    ]
+
+
+def records_after(ledger: Ledger, position: int, limit: int) -> list[Record]:
+    """The next `limit` stored events after `position`, as Kafka records."""
+    return [
+        Record(
+            envelope["position"],
+            envelope["subject"].encode(),
+            canonical_bytes(envelope),
+            [
+                ("content-type", CONTENT_TYPE.encode()),
+                ("ce-type", envelope["type"].encode()),
+                ("schema-version", b"v1"),
+                ("position", str(envelope["position"]).encode()),
+            ],
+        )
+        for envelope in stored_envelopes(ledger, position, limit)
+    ]
+
+
+def check_resumable(ledger: Ledger, position: int, topic_hash: str) -> None:
+    """Refuse to publish when the topic's last event is not the store's event at that position.
+
+    That happens when the store was restored from a backup older than the topic: publishing
+    would give new events positions the topic already holds.
+    """
+    if position == 0:
+        return
+    stored = stored_envelopes(ledger, position - 1, 1)
+    if not stored or stored[0]["position"] != position or stored[0]["hash"] != topic_hash:
+        raise RuntimeError(
+            f"the topic's last event (position {position}) is not the store's event at that position: "
+            "is the event store behind the topic (restored from a backup)? Not publishing."
+        )
