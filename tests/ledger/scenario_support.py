@@ -130,9 +130,7 @@ def refused(subject: DataSubject, rule: str) -> Iterator[pytest.ExceptionInfo[Ru
 
 def replay(events: Iterable[e.SubjectEvent]) -> DataSubject:
     """Fold recorded events into a fresh subject, as the repository does."""
-    subject: Any = None
-    for event in events:
-        subject = event.mutate(subject)
+    subject = DataSubject.project(None, events)
     if not isinstance(subject, DataSubject):
         raise AssertionError("no events to replay")
     return subject

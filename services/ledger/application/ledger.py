@@ -65,7 +65,7 @@ class Ledger(Application[UUID]):
     def load(self, subject_id: UUID, now: datetime) -> DataSubject:
         """The subject as recorded, or a blank one if the ledger knows nothing of it yet."""
         try:
-            subject: DataSubject = self.repository.get(subject_id)
+            subject: DataSubject = self.repository.get(subject_id, projector_func=DataSubject.project)
         except AggregateNotFoundError:
             subject = DataSubject.blank(subject_id, now)
         return subject
@@ -104,7 +104,7 @@ class Ledger(Application[UUID]):
     def erased(self, subject_id: UUID) -> bool:
         """Whether the subject's personal data was erased (PersonalDataErased recorded)."""
         try:
-            subject: DataSubject = self.repository.get(subject_id)
+            subject: DataSubject = self.repository.get(subject_id, projector_func=DataSubject.project)
         except AggregateNotFoundError:
             return False
         return subject.erased_by is not None
@@ -116,10 +116,7 @@ class Ledger(Application[UUID]):
         stored = cast("list[SubjectEvent]", list(self.repository.event_store.get(subject_id)))
         # A prefix: a subject's events are recorded in increasing time (DataSubject._record).
         events = list(takewhile(lambda event: as_of is None or event.timestamp <= as_of, stored))
-        state: Any = None
-        for event in events:
-            state = event.mutate(state)
-        return events, state
+        return events, DataSubject.project(None, events)
 
 
 def seal(subject: DataSubject) -> None:

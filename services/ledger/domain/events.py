@@ -9,16 +9,14 @@ subject's personal data encrypted under the subject's key (`pii`, or None), and 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from services.ledger.domain.calendar import kazakh_day
+from services.ledger.domain.facts import SubjectFacts
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, DataCategory
-
-if TYPE_CHECKING:
-    from services.ledger.domain.subject import DataSubject
 
 EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:kz.esperance.consent:event")
 
@@ -47,11 +45,9 @@ class SubjectEvent(Aggregate.Event):
         return event_id_of(self.originator_id, self.originator_version)
 
     def mutate(self, aggregate: Any) -> Any:
-        """Evolve `aggregate`; a subject's first event starts from a blank subject."""
+        """Evolve `aggregate`; a subject's first event evolves a blank one (DataSubject.project gives it)."""
         if aggregate is None:
-            from services.ledger.domain.subject import DataSubject  # noqa: PLC0415 - the aggregate imports us
-
-            aggregate = DataSubject.blank(self.originator_id, self.timestamp)
+            raise ValueError("a subject's events are folded by DataSubject.project, which starts from a blank subject")
         subject: Any = super().mutate(aggregate)
         subject.outcomes.setdefault(self.command_id, []).append(str(self.event_id))
         if self.command_digest:
@@ -66,7 +62,7 @@ class ConsentGranted(SubjectEvent):
 
     terms: dict[str, Any]
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         from services.ledger.domain.terms import ConsentTerms  # noqa: PLC0415 - keeps this module light
 
         subject.terms = ConsentTerms.from_payload(self.terms)
@@ -82,7 +78,7 @@ class MarketingOptedOut(SubjectEvent):
 
     channels: list[str]
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.opted_out |= {Channel(c) for c in self.channels}
 
 
@@ -91,7 +87,7 @@ class MarketingOptedIn(SubjectEvent):
 
     channels: list[str]
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.opted_out -= {Channel(c) for c in self.channels}
 
 
@@ -108,7 +104,7 @@ class ConsentWithdrawalRequested(SubjectEvent):
     requested_effective_on: str | None
     entered_late_by_days: int | None = None
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.consent_status = ConsentStatus.WITHDRAWAL_PENDING
         subject.pending_withdrawal = (str(self.event_id), date.fromisoformat(self.effective_on))
 
@@ -120,7 +116,7 @@ class ConsentWithdrawalRefused(SubjectEvent):
     legal_basis: str
     withdrawal_request_id: str | None
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         if subject.consent_status is ConsentStatus.WITHDRAWAL_PENDING:
             subject.consent_status = ConsentStatus.ACTIVE
         subject.pending_withdrawal = None
@@ -133,7 +129,7 @@ class ConsentWithdrawn(SubjectEvent):
     withdrawal_request_id: str
     effective_on: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.consent_status = ConsentStatus.WITHDRAWN
         subject.pending_withdrawal = None
 
@@ -144,7 +140,7 @@ class ConsentExpired(SubjectEvent):
     consent_id: str
     valid_until: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.consent_status = ConsentStatus.EXPIRED
         subject.pending_withdrawal = None
 
@@ -156,7 +152,7 @@ class PersonalDataBlocked(SubjectEvent):
     ground: str
     decided_by: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.blocks |= {DataCategory(c): str(self.event_id) for c in self.categories}
 
 
@@ -167,7 +163,7 @@ class PersonalDataUnblocked(SubjectEvent):
     ground: str
     decided_by: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         for category in self.categories:
             subject.blocks.pop(DataCategory(category), None)
 
@@ -194,7 +190,7 @@ class PersonalDataErased(SubjectEvent):
     ground: str
     requested_by: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.erased_by = str(self.event_id)
 
 
@@ -203,7 +199,7 @@ class LoyaltyCardLinked(SubjectEvent):
 
     card_ref: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.cards[self.card_ref] = None
 
 
@@ -214,7 +210,7 @@ class LoyaltyCardBlocked(SubjectEvent):
     cause_event_id: str
     reason: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.cards[self.card_ref] = str(self.event_id)
 
 
@@ -224,7 +220,7 @@ class LoyaltyCardUnblocked(SubjectEvent):
     card_ref: str
     reason: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.cards[self.card_ref] = None
 
 
@@ -241,7 +237,7 @@ class SubjectRequestReceived(SubjectEvent):
     by_representative: bool
     entered_late_by_days: int | None = None
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.open_requests[self.request_id] = date.fromisoformat(self.due_on)
 
 
@@ -252,7 +248,7 @@ class SubjectRequestAnswered(SubjectEvent):
     answered_on: str
     response_ref: str | None
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.open_requests.pop(self.request_id, None)
 
 
@@ -262,7 +258,7 @@ class SubjectRequestRejected(SubjectEvent):
     request_id: str
     reason: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.open_requests.pop(self.request_id, None)
 
 
@@ -273,5 +269,5 @@ class EnforcementConfirmed(SubjectEvent):
     enforced_event_id: str
     action: str
 
-    def apply(self, subject: DataSubject) -> None:
+    def apply(self, subject: SubjectFacts) -> None:
         subject.enforcements.add((self.system, self.enforced_event_id))
