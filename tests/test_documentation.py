@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.ledger.bootstrap import build
+from services.ledger.entrypoints.http import route_table
 from services.ledger.entrypoints.http.app import create_app
 from services.ledger.entrypoints.http.commands import COMMAND_ROUTES
 from tests.ledger.test_http_api import Clock, http_settings
@@ -54,3 +55,9 @@ def test_a_repeated_command_id_is_documented_both_ways_in_the_readme_and_the_ope
     assert "replayed: true" in readme
     assert "command_id_reused" in readme
     app.state.ledger.close()
+
+
+def test_the_readmes_table_of_command_routes_is_the_registry() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    assert route_table.updated(readme) == readme, "run python -m services.ledger.entrypoints.http.route_table"
