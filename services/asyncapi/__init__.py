@@ -16,14 +16,11 @@ record are added to its messages afterwards.
 
 from __future__ import annotations
 
-import copy
 import json
-import sys
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, NoReturn, cast
+from typing import Annotated, Any, cast
 from urllib.parse import unquote
 
 from faststream.kafka import KafkaBroker
@@ -31,131 +28,30 @@ from faststream.specification import AsyncAPI
 from pydantic import Field, TypeAdapter
 
 import schemas
-from schemas.commands import AnyCommand, BlockLoyaltyCard, ConfirmEnforcement
-from schemas.envelope import CONTENT_TYPE
+from schemas.commands import AnyCommand, BlockLoyaltyCard
 from schemas.events import Envelope
 from schemas.kit import ACKS_TOPIC
-from services.ledger.adapters.forms import FormTexts
-from services.ledger.application.commands import Commands
-from services.ledger.application.ledger import Ledger
-from services.ledger.bootstrap import LedgerServices
-from services.ledger.entrypoints.kafka import GROUP_ID, command_broker
-from services.ledger.settings import LedgerSettings
-from services.platform.auth import TokenRegistry
+from services.asyncapi.records import add_records
+from services.asyncapi.twins import (
+    LEDGER,
+    PROJECTOR,
+    NotDescribedError,
+    Subscription,
+    Writer,
+    real_brokers,
+    twin_handler,
+)
+from services.ledger.application.registry import REGISTRY
+from services.ledger.entrypoints.kafka import GROUP_ID
 from services.platform.deadletter import DeadLetterRecord
-from services.projector.consumer import projector_broker
-from services.projector.settings import ProjectorSettings
-from services.projector.store import ProjectionStore
 
 TITLE = "Consent ledger"
 VERSION = "1"
 SCHEMA_VERSION = "3.0.0"
 PATH = Path(schemas.__file__).resolve().parent / "asyncapi.json"
 COMMAND = "python -m services.asyncapi"
-KAFKA_BINDING_VERSION = "0.4.0"  # the version FastStream gives the channels' Kafka bindings
-
-# The topics as the services default them (the environment is not read: the document is the contract).
-LEDGER = LedgerSettings.model_construct()
-PROJECTOR = ProjectorSettings.model_construct()
-
-SUBJECT_KEY = {
-    "type": "string",
-    "format": "uuid",
-    "description": "The subject id: one subject's records stay in order.",
-}
-# What services.ledger.entrypoints.relay.records_after puts on every record besides the value.
-EVENT_HEADERS = {
-    "type": "object",
-    "required": ["content-type", "ce-type", "schema-version", "position"],
-    "properties": {
-        "content-type": {"const": CONTENT_TYPE},
-        "ce-type": {"type": "string", "description": "The envelope's `type`, to route without parsing."},
-        "schema-version": {"const": "v1"},
-        "position": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "The envelope's `position`."},
-    },
-}
-# What services.platform.deadletter.dead_letter puts on every dead letter besides its value.
-DEADLETTER_HEADERS = {
-    "type": "object",
-    "required": [
-        "content-type", "deadletter-rule", "deadletter-reason", "original-topic", "original-partition",
-        "original-offset", "original-sha256",
-    ],
-    "properties": {
-        "content-type": {"const": "application/json"},
-        "deadletter-rule": {
-            "type": "string",
-            "description": "Why, as a stable rule: malformed, key_mismatch, not_an_acknowledgement, "
-            "not_allowed_on_kafka, personal_data_in_clear, sealed_data_unreadable, sealed_data_mismatch, "
-            "subject_erased, invalid, failed, or the domain rule that refused the command.",
-        },
-        "deadletter-reason": {"type": "string", "maxLength": 2000, "description": "Why, in plain words."},
-        "original-topic": {"type": "string", "examples": [LEDGER.commands_topic, LEDGER.acks_topic]},
-        "original-partition": {"type": "string", "pattern": "^[0-9]+$"},
-        "original-offset": {"type": "string", "pattern": "^[0-9]+$"},
-        "original-sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Of the value."},
-    },
-}  # fmt: skip
-
-
-class NotDescribedError(RuntimeError):
-    """The document cannot be built as it would mislead: what no longer matches, in plain words."""
-
-
-class _Unused:
-    """Stands in for a collaborator the factories use only once records flow, which never happens here."""
-
-    def __init__(self, role: str) -> None:
-        self._role = role
-
-    def __getattr__(self, name: str) -> NoReturn:
-        raise NotDescribedError(f"{self._role}.{name} used while only describing the topics")
-
-    def __call__(self, *args: object, **kwargs: object) -> NoReturn:
-        raise NotDescribedError(f"{self._role} called while only describing the topics")
-
-
-def real_brokers() -> list[KafkaBroker]:
-    """The brokers the ledger and the projector run, built with stand-ins instead of stores (no I/O)."""
-    wired = LedgerServices(
-        settings=LEDGER,
-        ledger=cast("Ledger", _Unused("ledger")),
-        commands=cast("Commands", _Unused("commands")),
-        tokens=cast("TokenRegistry", _Unused("tokens")),
-        clock=cast("Callable[[], datetime]", _Unused("clock")),
-        forms=cast("FormTexts", _Unused("forms")),
-        signing_key=None,
-    )
-    return [command_broker(wired), projector_broker(cast("ProjectionStore", _Unused("store")), PROJECTOR)]
-
-
-def _handler(name: str, payload: Any) -> Callable[[Any], Awaitable[None]]:
-    """A handler named like a real one, declaring the model its records carry (it is never called)."""
-
-    async def handler(body: Any) -> None:
-        raise NotDescribedError("a twin handler only describes its topic")
-
-    handler.__name__ = handler.__qualname__ = name
-    handler.__annotations__ = {"body": payload, "return": None}
-    return handler
-
-
-class Subscription(NamedTuple):
-    """A twin of a real subscriber: its topic, the real handler's name, the model of its records."""
-
-    topic: str
-    handler: str
-    payload: Any
-    description: str
-
-
-class Writer(NamedTuple):
-    """A writer that is no FastStream subscriber, as a publisher specification."""
-
-    topic: str
-    name: str
-    payload: Any
-    description: str
+ON_KAFKA = ", ".join(spec.name for spec in REGISTRY if spec.kafka)
+(ACKNOWLEDGEMENT,) = (spec.model for spec in REGISTRY if spec.acknowledgement)
 
 
 SUBSCRIPTIONS = (
@@ -167,15 +63,16 @@ SUBSCRIPTIONS = (
         f"key must be the command's subject_id. A record that is not a valid command, or that a rule refuses, goes "
         f"to {LEDGER.deadletter_topic}. Personal data (pii, representative.pii, card_number) travels only sealed "
         "to the ledger's public key, in sealed_<field> (schemas.kit.sealed_command); a command carrying it in clear "
-        "is refused (personal_data_in_clear). Written by the channels and by the projector's card cascade.",
+        f"is refused (personal_data_in_clear). Kafka takes {ON_KAFKA}; any other command goes to the dead letters "
+        "(not_allowed_on_kafka). Written by the channels and by the projector's card cascade.",
     ),
     Subscription(
         LEDGER.acks_topic,
         "on_command",
-        ConfirmEnforcement,
+        ACKNOWLEDGEMENT,
         f"Subscribers confirm they enforced an event (schemas.kit.confirm); the ledger records EnforcementConfirmed "
-        f"(consumer group {GROUP_ID}). Only ConfirmEnforcement belongs here: anything else, or a key other than "
-        f"the subject_id, goes to {LEDGER.deadletter_topic}.",
+        f"(consumer group {GROUP_ID}). Only {ACKNOWLEDGEMENT.__name__} belongs here: anything else, or a key other "
+        f"than the subject_id, goes to {LEDGER.deadletter_topic}.",
     ),
     Subscription(
         PROJECTOR.events_topic,
@@ -218,36 +115,12 @@ def described_broker() -> KafkaBroker:
     """The twins of the real subscribers and the other writers' publisher specifications, on one broker."""
     broker = KafkaBroker(LEDGER.kafka_bootstrap, description="Kafka at CONSENT_KAFKA_BOOTSTRAP (its default shown).")
     for twin in SUBSCRIPTIONS:
-        broker.subscriber(twin.topic, description=twin.description)(_handler(twin.handler, twin.payload))
+        broker.subscriber(twin.topic, description=twin.description)(twin_handler(twin.handler, twin.payload))
     for writer in WRITERS:
         broker.publisher(
             writer.topic, title=f"{writer.topic}:{writer.name}", schema=writer.payload, description=writer.description
         )
     return broker
-
-
-def _kafka_key(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"kafka": {"key": schema, "bindingVersion": KAFKA_BINDING_VERSION}}
-
-
-# What FastStream leaves out of each topic's messages: the record key, the headers (None: drop the field).
-RECORDS: dict[str, dict[str, Any]] = {
-    LEDGER.events_topic: {
-        "bindings": _kafka_key(SUBJECT_KEY),
-        "headers": EVENT_HEADERS,
-        "contentType": CONTENT_TYPE,
-        "correlationId": None,  # the relay sets exactly EVENT_HEADERS, no correlation_id
-    },
-    LEDGER.commands_topic: {"bindings": _kafka_key(SUBJECT_KEY)},
-    LEDGER.acks_topic: {"bindings": _kafka_key(SUBJECT_KEY)},
-    LEDGER.deadletter_topic: {
-        "bindings": _kafka_key(
-            {"type": "string", "format": "uuid", "description": "The original record's key when it is a subject id."}
-        ),
-        "headers": DEADLETTER_HEADERS,
-        "contentType": "application/json",
-    },
-}
 
 
 def document() -> dict[str, Any]:
@@ -261,7 +134,7 @@ def document() -> dict[str, Any]:
         built: dict[str, Any] = _specification(broker)
         real = _specification(*real_brokers())
     _check_twins(built, real)
-    _add_records(built)
+    add_records(built)
     built["info"]["description"] = (
         "The consent ledger's Kafka topics: events out (the public contract), commands and subscribers' "
         "confirmations in, dead letters for operators. Generated by `" + COMMAND + "`; do not edit."
@@ -301,22 +174,6 @@ def _check_twins(built: dict[str, Any], real: dict[str, Any]) -> None:
         )
 
 
-def _add_records(built: dict[str, Any]) -> None:
-    """Give each message what RECORDS says of its topic's records."""
-    messages = built["components"]["messages"]
-    for channel in built["channels"].values():
-        record = RECORDS.get(channel["address"])
-        if record is None:
-            raise NotDescribedError(f"no key and headers described for {channel['address']}: add them to RECORDS")
-        for reference in channel["messages"].values():
-            message = messages[unquote(reference["$ref"].removeprefix("#/components/messages/"))]
-            for field, value in record.items():
-                if value is None:
-                    message.pop(field, None)
-                else:
-                    message[field] = copy.deepcopy(value)
-
-
 def render() -> str:
     """The exact text of schemas/asyncapi.json."""
     return json.dumps(document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -340,7 +197,3 @@ def main(argv: list[str]) -> int:
         PATH.write_text(text, encoding="utf-8")
         print(f"wrote {PATH}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
