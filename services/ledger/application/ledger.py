@@ -65,7 +65,7 @@ class Ledger(Application[UUID]):
     def load(self, subject_id: UUID, now: datetime) -> DataSubject:
         """The subject as recorded, or a blank one if the ledger knows nothing of it yet."""
         try:
-            subject: DataSubject = self.repository.get(subject_id, projector_func=DataSubject.project)
+            subject: DataSubject = self.repository.get(subject_id)
         except AggregateNotFoundError:
             subject = DataSubject.blank(subject_id, now)
         return subject
@@ -104,7 +104,7 @@ class Ledger(Application[UUID]):
     def erased(self, subject_id: UUID) -> bool:
         """Whether the subject's personal data was erased (PersonalDataErased recorded)."""
         try:
-            subject: DataSubject = self.repository.get(subject_id, projector_func=DataSubject.project)
+            subject: DataSubject = self.repository.get(subject_id)
         except AggregateNotFoundError:
             return False
         return subject.erased_by is not None

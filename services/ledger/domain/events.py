@@ -8,8 +8,9 @@ subject's personal data encrypted under the subject's key (`pii`, or None), and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -38,6 +39,8 @@ class SubjectEvent(Aggregate.Event):
     pii: str | None
     prev_hash: str | None
     hash: str | None
+    # What a first event starts from: set by the aggregate's module, so events never import the aggregate.
+    blank_subject: ClassVar[Callable[[UUID, datetime], Any] | None] = None
 
     @property
     def event_id(self) -> UUID:
@@ -45,9 +48,11 @@ class SubjectEvent(Aggregate.Event):
         return event_id_of(self.originator_id, self.originator_version)
 
     def mutate(self, aggregate: Any) -> Any:
-        """Evolve `aggregate`; a subject's first event evolves a blank one (DataSubject.project gives it)."""
+        """Evolve `aggregate`; a subject's first event starts from a blank subject (the aggregate's `blank`)."""
         if aggregate is None:
-            raise ValueError("a subject's events are folded by DataSubject.project, which starts from a blank subject")
+            if SubjectEvent.blank_subject is None:
+                raise RuntimeError("import services.ledger.domain.subject: it is what the events evolve")
+            aggregate = SubjectEvent.blank_subject(self.originator_id, self.timestamp)
         subject: Any = super().mutate(aggregate)
         subject.outcomes.setdefault(self.command_id, []).append(str(self.event_id))
         if self.command_digest:

@@ -24,3 +24,6 @@ class DataSubject(ConsentRules, DataRules, ServiceRules):
         for event in events:
             subject = event.mutate(subject if subject is not None else cls.blank(event.originator_id, event.timestamp))
         return subject
+
+
+SubjectEvent.blank_subject = DataSubject.blank

@@ -177,17 +177,7 @@ def write_bundle(
     partial = path.with_name(path.name + ".partial")
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=COMPRESSION) as bundle:
-            with bundle.open(spec.EVENTS, "w", force_zip64=True) as member:
-                events = _Digesting(member)
-                for page in ledger_pages(ledger, progress):
-                    lines = []
-                    for envelope in page:
-                        index = collected.leaf(envelope)
-                        if scope.includes(envelope):
-                            lines.append(canonical_bytes(envelope))
-                            collected.export(envelope, index)
-                    events.write(b"".join(line + b"\n" for line in lines))
-                files[spec.EVENTS] = events.entry()
+            files[spec.EVENTS] = _write_events(bundle, ledger, scope, collected, progress)
             checkpoint = key.checkpoint(collected.root.size, collected.root.root(), collected.last_position, now)
             files[spec.PROOFS] = _write(bundle, spec.PROOFS, _proof_lines(collected))
             files[spec.CHAINS] = _write(bundle, spec.CHAINS, _chain_lines(collected))
@@ -221,6 +211,23 @@ def write_bundle(
     return BundleSummary(
         path, len(collected.exported), len(collected.chains), collected.root.size, path.stat().st_size, key.key_id
     )
+
+
+def _write_events(
+    bundle: zipfile.ZipFile, ledger: Ledger, scope: Scope, collected: _Collected, progress: Progress
+) -> dict[str, Any]:
+    """Every stored event into the tree, the events of `scope` into the bundle; the member's entry."""
+    with bundle.open(spec.EVENTS, "w", force_zip64=True) as member:
+        events = _Digesting(member)
+        for page in ledger_pages(ledger, progress):
+            lines = []
+            for envelope in page:
+                index = collected.leaf(envelope)
+                if scope.includes(envelope):
+                    lines.append(canonical_bytes(envelope))
+                    collected.export(envelope, index)
+            events.write(b"".join(line + b"\n" for line in lines))
+        return events.entry()
 
 
 def _write(bundle: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dict[str, Any]:

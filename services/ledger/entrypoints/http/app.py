@@ -17,9 +17,7 @@ from services.ledger.application.ledger import ConcurrentWriteError
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.entrypoints.background import start_background
-from services.ledger.entrypoints.http.commands import router
-from services.ledger.entrypoints.http.evidence import evidence_router
-from services.ledger.entrypoints.http.reports import report_router
+from services.ledger.entrypoints.http import commands, evidence, reports
 from services.ledger.entrypoints.relay import relay_for
 from services.ledger.settings import LedgerSettings
 from services.platform.errors import add_validation_handler
@@ -59,9 +57,8 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
 
     settings = wired.settings
     app.include_router(health_router("ledger", settings.kafka_bootstrap, settings.ledger_store, details))
-    app.include_router(router())
-    app.include_router(report_router())
-    app.include_router(evidence_router())
+    for routes in (commands.router, reports.router, evidence.router):
+        app.include_router(routes)
     add_error_handlers(app)
     guard(app, max_body_bytes=settings.max_body_bytes, setting="CONSENT_MAX_BODY_BYTES", unavailable=STORE_AWAY)
     return app

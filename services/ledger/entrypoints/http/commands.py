@@ -33,6 +33,19 @@ class CommandAccepted(BaseModel):
     replayed: bool
 
 
+class SubjectIdRequest(BaseModel):
+    """A person as a channel knows them; the value is never stored or logged."""
+
+    identifier: Identifier
+    value: str = Field(min_length=1, max_length=64)
+
+
+class SubjectIdAnswer(BaseModel):
+    """The subject's opaque id."""
+
+    subject_id: UUID
+
+
 # The subject's command routes as (path under /v1/subjects/{subject_id}, model, scope), from the registry.
 COMMAND_ROUTES = [
     (spec.path.removeprefix(SUBJECT), spec.model, spec.scope) for spec in REGISTRY if spec.subject_in_path
@@ -91,77 +104,64 @@ def _command_route(spec: CommandSpec[Any]) -> Any:
     return handler
 
 
-def router() -> APIRouter:
-    """All of the ledger's /v1 routes."""
-    api = APIRouter(prefix="/v1", route_class=StrictJsonRoute)
-    for spec in REGISTRY:
-        api.add_api_route(
-            spec.path, _command_route(spec), methods=["POST"], response_model=CommandAccepted, status_code=201,
-            responses=_COMMAND_ANSWERS, name=spec.name, summary=f"{spec.name} (scope {spec.scope})", tags=["commands"],
-        )  # fmt: skip
-
-    @api.post("/subject-ids", tags=["identity"], responses=error_responses(401, 403, 413, 422))
-    def derive_subject_id(
-        body: SubjectIdRequest, request: Request, _: Annotated[Principal, Depends(require("consent:write"))]
-    ) -> SubjectIdAnswer:
-        """The opaque subject id of a person known by IIN, phone or card number (keyed HMAC)."""
-        subject_ids = services_of(request).commands.subject_ids
-        try:
-            return SubjectIdAnswer(subject_id=subject_ids.subject_id(body.identifier, body.value))
-        except ValueError as error:  # InvalidIinError included; messages never repeat the value
-            raise InvalidCommandError("value", str(error)) from None
-
-    @api.get(
-        "/subjects/{subject_id}/history",
-        tags=["reading"],
-        responses=error_responses(401, 403, 404, 422, 503, described=_NOTHING_RECORDED),
-    )
-    def history(
-        subject_id: UUID,
-        request: Request,
-        _: Annotated[Principal, Depends(require("read"))],
-        as_of: Annotated[Instant | None, Query(description="Show the history up to this moment.")] = None,
-    ) -> dict[str, Any]:
-        """The subject's events (envelopes, personal data encrypted) and state as they stood at `as_of`."""
-        events, state = services_of(request).ledger.history(subject_id, as_of)
-        if not events:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
-        return {
-            "subject_id": str(subject_id),
-            "as_of": as_of.isoformat() if as_of else None,
-            "state": subject_view(state),
-            "events": [to_envelope(event) for event in events],
-        }
-
-    @api.get(
-        "/commands/public-key",
-        tags=["commands"],
-        response_class=Response,  # text for 200 alone, as /v1/evidence/public-key; the errors stay JSON
-        responses={
-            200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The key, base64."},
-            **error_responses(503, described={503: "CONSENT_LEDGER_SEALING_KEY is not set."}),
-        },
-    )
-    def sealing_public_key(request: Request) -> PlainTextResponse:
-        """The X25519 public key (base64) that channels seal personal data to for Kafka; public by design."""
-        key = services_of(request).commands.sealing_key
-        if key is None:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "sealing is not available: CONSENT_LEDGER_SEALING_KEY is not set"
-            )
-        return PlainTextResponse(key.public_base64())
-
-    return api
+# All of the ledger's /v1 routes but the access report's and the evidence's.
+router = APIRouter(prefix="/v1", route_class=StrictJsonRoute)
+for spec in REGISTRY:
+    router.add_api_route(
+        spec.path, _command_route(spec), methods=["POST"], response_model=CommandAccepted, status_code=201,
+        responses=_COMMAND_ANSWERS, name=spec.name, summary=f"{spec.name} (scope {spec.scope})", tags=["commands"],
+    )  # fmt: skip
 
 
-class SubjectIdRequest(BaseModel):
-    """A person as a channel knows them; the value is never stored or logged."""
+@router.post("/subject-ids", tags=["identity"], responses=error_responses(401, 403, 413, 422))
+def derive_subject_id(
+    body: SubjectIdRequest, request: Request, _: Annotated[Principal, Depends(require("consent:write"))]
+) -> SubjectIdAnswer:
+    """The opaque subject id of a person known by IIN, phone or card number (keyed HMAC)."""
+    subject_ids = services_of(request).commands.subject_ids
+    try:
+        return SubjectIdAnswer(subject_id=subject_ids.subject_id(body.identifier, body.value))
+    except ValueError as error:  # InvalidIinError included; messages never repeat the value
+        raise InvalidCommandError("value", str(error)) from None
 
-    identifier: Identifier
-    value: str = Field(min_length=1, max_length=64)
+
+@router.get(
+    "/subjects/{subject_id}/history",
+    tags=["reading"],
+    responses=error_responses(401, 403, 404, 422, 503, described=_NOTHING_RECORDED),
+)
+def history(
+    subject_id: UUID,
+    request: Request,
+    _: Annotated[Principal, Depends(require("read"))],
+    as_of: Annotated[Instant | None, Query(description="Show the history up to this moment.")] = None,
+) -> dict[str, Any]:
+    """The subject's events (envelopes, personal data encrypted) and state as they stood at `as_of`."""
+    events, state = services_of(request).ledger.history(subject_id, as_of)
+    if not events:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
+    return {
+        "subject_id": str(subject_id),
+        "as_of": as_of.isoformat() if as_of else None,
+        "state": subject_view(state),
+        "events": [to_envelope(event) for event in events],
+    }
 
 
-class SubjectIdAnswer(BaseModel):
-    """The subject's opaque id."""
-
-    subject_id: UUID
+@router.get(
+    "/commands/public-key",
+    tags=["commands"],
+    response_class=Response,  # text for 200 alone, as /v1/evidence/public-key; the errors stay JSON
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The key, base64."},
+        **error_responses(503, described={503: "CONSENT_LEDGER_SEALING_KEY is not set."}),
+    },
+)
+def sealing_public_key(request: Request) -> PlainTextResponse:
+    """The X25519 public key (base64) that channels seal personal data to for Kafka; public by design."""
+    key = services_of(request).commands.sealing_key
+    if key is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "sealing is not available: CONSENT_LEDGER_SEALING_KEY is not set"
+        )
+    return PlainTextResponse(key.public_base64())

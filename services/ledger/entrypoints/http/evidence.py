@@ -63,85 +63,84 @@ def signing_key_of(request: Request) -> SigningKey:
     return key
 
 
-def evidence_router() -> APIRouter:
-    """/v1/forms and /v1/evidence."""
-    api = APIRouter(prefix="/v1", tags=["evidence"], route_class=StrictJsonRoute)
+# /v1/forms and /v1/evidence.
+router = APIRouter(prefix="/v1", tags=["evidence"], route_class=StrictJsonRoute)
 
-    @api.post("/forms", status_code=201, responses=error_responses(401, 403, 413, 422, 503))
-    def register_form(
-        form: FormText, request: Request, _: Annotated[Principal, Depends(require("dpo"))]
-    ) -> FormRegistered:
-        """Keep a consent form's text; consents given on it reference the SHA-256 returned."""
-        wired = services_of(request)
-        registered = Form(form.form_id, form.form_version, form.language.value, form.text)
-        return FormRegistered(text_sha256=wired.forms.register(registered, wired.clock()))
 
-    @api.get(
-        "/forms/{text_sha256}",
-        response_class=Response,
-        responses={
-            200: _TEXT | {"description": "The text."},
-            **error_responses(401, 403, 404, 422, 503, described=_WORDING),
-        },
-    )
-    def form_text(
-        text_sha256: Annotated[str, PathParam(pattern=SHA256_PATTERN)],
-        request: Request,
-        _: Annotated[Principal, Depends(require("read"))],
-    ) -> PlainTextResponse:
-        """The form text with this SHA-256."""
-        text = services_of(request).forms.text(text_sha256)
-        if text is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no form text with this SHA-256 was registered")
-        return PlainTextResponse(text)
+@router.post("/forms", status_code=201, responses=error_responses(401, 403, 413, 422, 503))
+def register_form(form: FormText, request: Request, _: Annotated[Principal, Depends(require("dpo"))]) -> FormRegistered:
+    """Keep a consent form's text; consents given on it reference the SHA-256 returned."""
+    wired = services_of(request)
+    registered = Form(form.form_id, form.form_version, form.language.value, form.text)
+    return FormRegistered(text_sha256=wired.forms.register(registered, wired.clock()))
 
-    @api.get(
-        "/evidence/public-key",
-        response_class=Response,
-        responses={200: _TEXT | {"description": "The key, PEM."}, **error_responses(503, described=_WORDING)},
-    )
-    def public_key(request: Request) -> PlainTextResponse:
-        """The Ed25519 public key (PEM) that checkpoints and evidence bundles verify with; public by design."""
-        return PlainTextResponse(signing_key_of(request).public_pem())
 
-    @api.get(
-        "/evidence/bundle",
-        response_class=FileResponse,
-        responses={
-            200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-            **error_responses(401, 403, 404, 422, 503, described=_WORDING),
-        },
-    )
-    async def bundle(
-        request: Request,
-        _: Annotated[Principal, Depends(require("dpo"))],
-        subject_id: UUID | None = None,
-        start: Annotated[Instant | None, Query(alias="from", description="Recorded at or after.")] = None,
-        end: Annotated[Instant | None, Query(alias="to", description="Recorded before.")] = None,
-    ) -> FileResponse:
-        """A signed evidence bundle (ZIP) of one subject, a time range, or everything; verify it with
-        `consent-ledger verify-bundle` or schemas.evidence_verifier.verify_bundle and the public key."""
-        wired, key = services_of(request), signing_key_of(request)
-        try:
-            scope = Scope(subject_id, start, end)
-        except ValueError as error:
-            raise unprocessable(("query", "from"), str(error)) from None
-        if subject_id is not None and not (await to_thread.run_sync(wired.ledger.history, subject_id))[0]:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
-        folder = Path(tempfile.mkdtemp(prefix="evidence-"))
-        path = folder / "evidence.zip"
-        try:
-            await to_thread.run_sync(
-                lambda: write_bundle(wired.ledger, wired.forms, key, scope=scope, path=path, now=wired.clock())
-            )
-        except BaseException:
-            _remove(folder)
-            raise
-        name = f"evidence-{scope.kind}-{wired.clock():%Y%m%dT%H%M%S}.zip"
-        cleanup = BackgroundTask(_remove, folder)
-        return FileResponse(path, media_type="application/zip", filename=name, background=cleanup)
+@router.get(
+    "/forms/{text_sha256}",
+    response_class=Response,
+    responses={
+        200: _TEXT | {"description": "The text."},
+        **error_responses(401, 403, 404, 422, 503, described=_WORDING),
+    },
+)
+def form_text(
+    text_sha256: Annotated[str, PathParam(pattern=SHA256_PATTERN)],
+    request: Request,
+    _: Annotated[Principal, Depends(require("read"))],
+) -> PlainTextResponse:
+    """The form text with this SHA-256."""
+    text = services_of(request).forms.text(text_sha256)
+    if text is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no form text with this SHA-256 was registered")
+    return PlainTextResponse(text)
 
-    return api
+
+@router.get(
+    "/evidence/public-key",
+    response_class=Response,
+    responses={200: _TEXT | {"description": "The key, PEM."}, **error_responses(503, described=_WORDING)},
+)
+def public_key(request: Request) -> PlainTextResponse:
+    """The Ed25519 public key (PEM) that checkpoints and evidence bundles verify with; public by design."""
+    return PlainTextResponse(signing_key_of(request).public_pem())
+
+
+@router.get(
+    "/evidence/bundle",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+        **error_responses(401, 403, 404, 422, 503, described=_WORDING),
+    },
+)
+async def bundle(
+    request: Request,
+    _: Annotated[Principal, Depends(require("dpo"))],
+    subject_id: UUID | None = None,
+    start: Annotated[Instant | None, Query(alias="from", description="Recorded at or after.")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="Recorded before.")] = None,
+) -> FileResponse:
+    """A signed evidence bundle (ZIP) of one subject, a time range, or everything; verify it with
+    `consent-ledger verify-bundle` or schemas.evidence_verifier.verify_bundle and the public key."""
+    wired, key = services_of(request), signing_key_of(request)
+    try:
+        scope = Scope(subject_id, start, end)
+    except ValueError as error:
+        raise unprocessable(("query", "from"), str(error)) from None
+    if subject_id is not None and not (await to_thread.run_sync(wired.ledger.history, subject_id))[0]:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject")
+    folder = Path(tempfile.mkdtemp(prefix="evidence-"))
+    path = folder / "evidence.zip"
+    try:
+        await to_thread.run_sync(
+            lambda: write_bundle(wired.ledger, wired.forms, key, scope=scope, path=path, now=wired.clock())
+        )
+    except BaseException:
+        _remove(folder)
+        raise
+    name = f"evidence-{scope.kind}-{wired.clock():%Y%m%dT%H%M%S}.zip"
+    cleanup = BackgroundTask(_remove, folder)
+    return FileResponse(path, media_type="application/zip", filename=name, background=cleanup)
 
 
 def _remove(folder: Path) -> None:

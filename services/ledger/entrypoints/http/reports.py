@@ -52,72 +52,71 @@ class AccessReportAnswer(BaseModel):
     response_ref: str = Field(examples=["access-report:sha256:5e5e…@2026-05-26T05:00:00.000000Z"])
 
 
-def report_router() -> APIRouter:
-    """The access report's /v1 routes."""
-    api = APIRouter(prefix="/v1", tags=["access report"], route_class=StrictJsonRoute)
+# The access report's /v1 routes.
+router = APIRouter(prefix="/v1", tags=["access report"], route_class=StrictJsonRoute)
 
-    @api.get(
-        "/subjects/{subject_id}/access-report",
-        responses={
-            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-            **error_responses(401, 403, 404, 422, 503, described=_WORDING),
-        },
-    )
-    def access_report(
-        subject_id: UUID,
-        request: Request,
-        _: Annotated[Principal, Depends(require("dpo"))],
-        lang: ReportLanguage = "ru",
-        report_format: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
-        as_of: Annotated[Instant | None, Query(description="The moment to report on; default now.")] = None,
-    ) -> Response:
-        """The subject's access report (policy §5): canonical JSON, or the readable document in kk, ru or en."""
-        wired = services_of(request)
-        now = wired.clock()
-        if as_of is not None and as_of > now:
-            raise unprocessable(("query", "as_of"), "lies in the future")
-        report = _build(wired, subject_id, as_of or now)
-        if report_format == "html":
-            return HTMLResponse(render_access_report(report, lang), headers={"Content-Language": lang})
-        return Response(canonical_bytes(report), media_type="application/json")
 
-    @api.post(
-        "/subjects/{subject_id}/requests/{request_id}/access-report",
-        status_code=status.HTTP_201_CREATED,
-        responses={
-            200: {"model": AccessReportAnswer, "description": "A repeat: the first answer and its report."},
-            **error_responses(401, 403, 404, 409, 413, 422, 503, described=_WORDING),
-        },
-    )
-    def answer_with_access_report(
-        subject_id: UUID,
-        request_id: Annotated[str, Path(pattern=REF_PATTERN, description="The request (Өтініш) answered.")],
-        *,
-        body: AnswerWithAccessReport,
-        request: Request,
-        response: Response,
-        principal: Annotated[Principal, Depends(require("dpo"))],
-    ) -> AccessReportAnswer:
-        """Answer an open access request with the report as of now; 201 when recorded, 200 when a repeat."""
-        wired = services_of(request)
-        try:
-            sent = answers.answer_with_access_report(
-                wired.commands, subject_id, request_id, body.command_id, actor=principal.name, now=wired.clock()
-            )
-        except UnknownSubjectError:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject") from None
-        outcome = sent.outcome
-        if outcome.replayed:
-            response.status_code = status.HTTP_200_OK
-        else:
-            log.info("request %s of subject %s answered with %s", request_id, subject_id, sent.report["report_id"])
-        answer = CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
-        return AccessReportAnswer(
-            report=sent.report, html=render_access_report(sent.report, body.lang), answer=answer,
-            response_ref=sent.response_ref,
-        )  # fmt: skip
+@router.get(
+    "/subjects/{subject_id}/access-report",
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        **error_responses(401, 403, 404, 422, 503, described=_WORDING),
+    },
+)
+def access_report(
+    subject_id: UUID,
+    request: Request,
+    _: Annotated[Principal, Depends(require("dpo"))],
+    lang: ReportLanguage = "ru",
+    report_format: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
+    as_of: Annotated[Instant | None, Query(description="The moment to report on; default now.")] = None,
+) -> Response:
+    """The subject's access report (policy §5): canonical JSON, or the readable document in kk, ru or en."""
+    wired = services_of(request)
+    now = wired.clock()
+    if as_of is not None and as_of > now:
+        raise unprocessable(("query", "as_of"), "lies in the future")
+    report = _build(wired, subject_id, as_of or now)
+    if report_format == "html":
+        return HTMLResponse(render_access_report(report, lang), headers={"Content-Language": lang})
+    return Response(canonical_bytes(report), media_type="application/json")
 
-    return api
+
+@router.post(
+    "/subjects/{subject_id}/requests/{request_id}/access-report",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": AccessReportAnswer, "description": "A repeat: the first answer and its report."},
+        **error_responses(401, 403, 404, 409, 413, 422, 503, described=_WORDING),
+    },
+)
+def answer_with_access_report(
+    subject_id: UUID,
+    request_id: Annotated[str, Path(pattern=REF_PATTERN, description="The request (Өтініш) answered.")],
+    *,
+    body: AnswerWithAccessReport,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(require("dpo"))],
+) -> AccessReportAnswer:
+    """Answer an open access request with the report as of now; 201 when recorded, 200 when a repeat."""
+    wired = services_of(request)
+    try:
+        sent = answers.answer_with_access_report(
+            wired.commands, subject_id, request_id, body.command_id, actor=principal.name, now=wired.clock()
+        )
+    except UnknownSubjectError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject") from None
+    outcome = sent.outcome
+    if outcome.replayed:
+        response.status_code = status.HTTP_200_OK
+    else:
+        log.info("request %s of subject %s answered with %s", request_id, subject_id, sent.report["report_id"])
+    answer = CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
+    return AccessReportAnswer(
+        report=sent.report, html=render_access_report(sent.report, body.lang), answer=answer,
+        response_ref=sent.response_ref,
+    )  # fmt: skip
 
 
 def _build(wired: LedgerServices, subject_id: UUID, as_of: datetime) -> dict[str, Any]:
