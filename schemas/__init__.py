@@ -6,7 +6,8 @@
   `consent_record`).
 - `v1/`: the JSON Schema (draft 2020-12) of each event, written by `python -m schemas.generate`.
 - `kit`: for subscribers: `decode`, `ChainVerifier`, and `acknowledgement`/`confirm` on consent.acks.v1.
-- `commands`: the commands the ledger takes.
+- `commands`: the commands the ledger takes (field types in `command_fields`, the models in
+  `consent_commands`, `data_commands` and `request_commands`).
 
 Nothing here imports from services/: the projector and the subscribers depend on schemas/ only.
 """

@@ -11,6 +11,10 @@ reported at once. A gap in a subject's versions, then a proof line that does not
 held until the events end, as a later line may explain them better: a dropped event then shows as
 its subject's missing version, not as the leaf it leaves empty or the proof line left over, and two
 events swapped as out of order.
+
+The proof lines are checked against the checkpoint's tree by schemas.evidence_leaves, and
+collection.ndjson alongside the events (check f) by schemas.evidence_collection; `Head` and
+`Collection` stay importable from here.
 """
 
 from __future__ import annotations
@@ -25,9 +29,22 @@ from typing import Any, NoReturn
 import orjson
 
 from schemas.envelope import NOT_HASHED, event_hash, event_type
-from schemas.evidence import COLLECTION, EVENTS, PROOFS, collection_line
-from schemas.evidence_zip import Problem, get, hex_digest, json_object, shown, text
-from schemas.merkle import RootBuilder, leaf_hash, verify_inclusion
+from schemas.evidence import EVENTS, PROOFS, collection_line
+from schemas.evidence_collection import Collection
+from schemas.evidence_leaves import Head, Leaves
+from schemas.evidence_zip import Problem, get, hex_digest, json_object, shown
+
+__all__ = [
+    "CONSENT_GRANTED",
+    "PERSONAL_DATA_ERASED",
+    "PROGRESS_EVERY",
+    "UTC_TEXT",
+    "Bounds",
+    "Chain",
+    "Collection",
+    "Events",
+    "Head",
+]
 
 PROGRESS_EVERY = 1000  # events checked between two calls of `progress`
 CONSENT_GRANTED = event_type("ConsentGranted")
@@ -35,15 +52,6 @@ PERSONAL_DATA_ERASED = event_type("PersonalDataErased")
 UTC_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")  # as utc_text writes it
 if {"hash", "position"} != NOT_HASHED:  # Events.check takes exactly these out of an event to hash it
     raise ImportError("schemas.envelope leaves other fields out of an event's hash than the verifier expects")
-
-
-@dataclass(frozen=True)
-class Head:
-    """The signed checkpoint, as the events are checked against it."""
-
-    tree_size: int
-    root: bytes
-    last_position: int
 
 
 @dataclass(frozen=True)
@@ -67,52 +75,6 @@ class Chain:
     erased: bool = False
 
 
-class Collection:
-    """Check f as the events go by: collection.ndjson's next line for each ConsentGranted.
-
-    Read alongside the events, so that they are read once; its first problem waits for its turn,
-    after chains.ndjson and the manifest's counts.
-    """
-
-    def __init__(self, records: Iterator[tuple[int, dict[str, Any]]]) -> None:
-        self._records, self._granted = records, 0
-        self._problem: str | None = None
-
-    def granted(self, event_id: str, expected: dict[str, Any]) -> None:
-        """The next line must be `expected`, copied from this ConsentGranted."""
-        self._granted += 1
-        if self._problem is None:
-            try:
-                item = next(self._records, None)
-            except Problem as problem:  # unreadable: its turn comes later too
-                self._problem = str(problem)
-                return
-            if item is None or item[1] != expected:
-                self._problem = self._compare(event_id, item, expected)
-
-    def check_end(self) -> None:
-        """The first problem, if any; else no line may be left over."""
-        if self._problem is not None:
-            raise Problem(self._problem)
-        extra = next(self._records, None)
-        if extra is not None:
-            raise Problem(
-                f"{COLLECTION} line {extra[0]}: there are only {self._granted} ConsentGranted events in {EVENTS}"
-            )
-
-    def _compare(self, event_id: str, item: tuple[int, dict[str, Any]] | None, expected: dict[str, Any]) -> str:
-        if item is None:
-            return (
-                f"{COLLECTION}: has {self._granted - 1} lines, but event {event_id} is ConsentGranted number "
-                f"{self._granted}: one line per ConsentGranted expected"
-            )
-        where, record = f"{COLLECTION} line {item[0]} (event {event_id})", item[1]
-        if record.keys() != expected.keys():
-            return f"{where}: fields are {sorted(record)}, expected {sorted(expected)}"
-        key = next(key for key, value in expected.items() if record[key] != value)
-        return f"{where}: {key} is {shown(record, key)}, but the event says {text(expected[key])}"
-
-
 class Events:
     """Check c, one line of events.ndjson and its line of proofs.ndjson at a time."""
 
@@ -122,11 +84,11 @@ class Events:
         self.count = 0  # events checked
         self.chains: dict[str, Chain] = {}
         self.forms: dict[str, str] = {}  # text_sha256 -> the first ConsentGranted referencing it
-        self._head, self._complete, self._bounds = head, complete, bounds
+        self._bounds, self._leaves = bounds, Leaves(head, complete)
+        self._check_leaf = self._leaves.check  # bound once: it runs for every event
         self._scoped = bounds.subject is not None or bounds.start is not None or bounds.end is not None
         self._collection, self._progress = collection, progress
-        self._root = RootBuilder()
-        self._position, self._leaf = 0, -1  # of the previous line
+        self._position = 0  # of the previous line
         self._gap: str | None = None  # the first gap in a subject's versions
         self._unproven: str | None = None  # the first event its proof line does not show in the checkpoint's tree
 
@@ -198,16 +160,7 @@ class Events:
         """What was held, then whether a complete bundle's events make up the checkpoint's whole tree."""
         if self._gap or self._unproven:
             raise Problem(self._gap or self._unproven)
-        size, root = self._head.tree_size, self._head.root
-        if self._complete and self._root.size != size:
-            raise Problem(
-                f"{EVENTS}: {self._root.size} events, but the bundle is complete and the checkpoint's "
-                f"tree has {size} leaves"
-            )
-        if self._complete and self._root.root() != root:
-            raise Problem(
-                f"{EVENTS}: the events' Merkle root is {self._root.root().hex()}, the checkpoint's {root.hex()}"
-            )
+        self._leaves.check_end()
 
     def _malformed(self, number: int, line: bytes) -> NoReturn:
         """The first of the event's fields found missing or of the wrong type, as a problem."""
@@ -292,49 +245,6 @@ class Events:
         get(terms, "collection", dict, f"{where} data.terms")
         raise Problem(f"{where}: not a ConsentGranted as {EVENTS} holds them")  # not reached
 
-    def _check_leaf(self, number: int, event_id: str, stated: str, position: int, line: bytes) -> str | None:
-        """The proof line names the event; what keeps it from showing in the checkpoint's tree, if anything."""
-        try:
-            proof = orjson.loads(line)
-            index, path = proof["leaf_index"], proof["proof"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            proof, index, path = json_object(line, PROOFS, number), None, None
-        if proof.get("id") != event_id:
-            return f"{PROOFS} line {number} (event {event_id}): id is {shown(proof, 'id')}, expected the event's id"
-        if type(index) is not int or type(path) is not list:
-            where = f"{PROOFS} line {number} (event {event_id})"
-            index, path = get(proof, "leaf_index", int, where), get(proof, "proof", list, where)
-        if path:
-            where = f"{PROOFS} line {number} (event {event_id})"
-            path = [bytes.fromhex(hex_digest({"proof": node}, "proof", where)) for node in path]
-        previous, self._leaf, leaf, size = self._leaf, index, leaf_hash(stated), self._head.tree_size
-        if self._complete:
-            if path:
-                raise Problem(
-                    f"{PROOFS} line {number} (event {event_id}): proof has {len(path)} hashes, expected none in a "
-                    "complete bundle"
-                )
-            self._root.append(leaf)
-            if index != number - 1:
-                return (
-                    f"{PROOFS} line {number} (event {event_id}): leaf_index {index}, expected {number - 1}: "
-                    "a complete bundle holds every leaf, in order"
-                )
-        if index <= previous or index >= size:
-            return _misplaced_leaf(f"{PROOFS} line {number} (event {event_id})", index, previous, size)
-        if not self._complete and not verify_inclusion(leaf, index, size, path, self._head.root):
-            return (
-                f"{PROOFS} line {number} (event {event_id}): the inclusion proof does not lead from the event's "
-                f"leaf {index} to the checkpoint's root {self._head.root.hex()} (tree of {size} leaves)"
-            )
-        last = self._head.last_position
-        if (index == size - 1) != (position == last) or position > last:
-            return (
-                f"{EVENTS} line {number} (event {event_id}): position {position} at leaf {index}, "
-                f"but the checkpoint's last leaf {size - 1} is at position {last}"
-            )
-        return None
-
 
 def _where(number: int, event: dict[str, Any]) -> str:
     return f"{EVENTS} line {number} (event {event['id']})"
@@ -342,9 +252,3 @@ def _where(number: int, event: dict[str, Any]) -> str:
 
 def _altered(where: str, event: dict[str, Any], recomputed: str) -> NoReturn:
     raise Problem(f"{where}: hash is {shown(event, 'hash')}, but the event's content hashes to {recomputed}")
-
-
-def _misplaced_leaf(where: str, index: int, previous: int, size: int) -> str:
-    if index <= previous:
-        return f"{where}: leaf_index {index} follows leaf_index {previous}: leaf indexes must ascend"
-    return f"{where}: leaf_index {index} is not in the checkpoint's tree of {size} leaves"

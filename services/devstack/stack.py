@@ -131,40 +131,13 @@ def run_stack(settings: StackSettings, console: Console) -> None:
     signal.signal(signal.SIGTERM, _stop)
     with ExitStack() as stack:
         started = time.monotonic()
-        broker = None
-        if settings.kafka_bootstrap is None:
-            broker = LocalKafka(
-                broker_port=settings.kafka_port,
-                controller_port=settings.kafka_controller_port,
-                data_dir=stack_dir / "kafka",
-            )
+        broker = _local_broker(settings, stack_dir)
         with console.status("starting Kafka"):
             bootstrap = stack.enter_context(provide_kafka(settings.kafka_bootstrap, use_docker=False, local=broker))
         env = {"CONSENT_KAFKA_BOOTSTRAP": bootstrap, **development_secrets(stack_dir)}
-        services = []
-        for name, factory, port, store in (
-            ("ledger", "services.ledger.entrypoints.http.app:create_app", settings.ledger_port, "CONSENT_LEDGER_STORE"),
-            ("projector", "services.projector.http:create_app", settings.projector_port, "CONSENT_PROJECTOR_STORE"),
-        ):
-            env[store] = os.environ.get(store, f"sqlite:///{stack_dir / name}.sqlite3")
-            with console.status(f"starting the {name}"):
-                services.append(stack.enter_context(_serve(name, factory, port, env, stack_dir)))
-        table = Table(title=f"consent ledger stack ready in {time.monotonic() - started:.1f} s — Ctrl-C stops it")
-        for column in ("part", "address", "pid", "log"):
-            table.add_column(column)
-        if broker is not None and broker.process is not None:
-            table.add_row("kafka", bootstrap, str(broker.process.pid), str(broker.log_path))
-        else:
-            table.add_row("kafka", bootstrap, "external", "")
-        for service in services:
-            table.add_row(service.name, service.url, str(service.process.pid), str(service.log))
-        console.print(table)
-        parts = [
-            {"part": "kafka", "address": bootstrap, "pid": broker.process.pid if broker and broker.process else None}
-        ]
-        parts += [{"part": service.name, "address": service.url, "pid": service.process.pid} for service in services]
-        state_file = stack_dir / "stack.json"
-        state_file.write_bytes(orjson.dumps({"parts": parts}, option=orjson.OPT_INDENT_2))
+        services = _start_services(stack, settings, env, stack_dir, console)
+        console.print(_ready_table(time.monotonic() - started, bootstrap, broker, services))
+        state_file = _write_state_file(stack_dir, bootstrap, broker, services)
         stack.callback(state_file.unlink, missing_ok=True)
         print_tokens(console, env[TOKENS])
         console.print(f"stack ready; {state_file} lists the parts and their PIDs", highlight=False)
@@ -172,13 +145,69 @@ def run_stack(settings: StackSettings, console: Console) -> None:
         if broker is not None and broker.process is not None:
             children.append(("Kafka broker", broker.process, broker.log_path))
         try:
-            while True:
-                for name, process, log in children:
-                    if process.poll() is not None:
-                        console.print(f"[red]the {name} exited with code {process.returncode}; stopping the stack[/]")
-                        console.print(tail(log), markup=False, highlight=False)
-                        raise SystemExit(1)
-                time.sleep(0.5)
+            _watch(children, console)
         except KeyboardInterrupt:
             console.print("stopping the stack")
     console.print("stack stopped")
+
+
+def _local_broker(settings: StackSettings, stack_dir: Path) -> LocalKafka | None:
+    """The broker the stack runs itself, unless an external one is configured."""
+    if settings.kafka_bootstrap is not None:
+        return None
+    return LocalKafka(
+        broker_port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port,
+        data_dir=stack_dir / "kafka",
+    )
+
+
+def _start_services(
+    stack: ExitStack, settings: StackSettings, env: dict[str, str], stack_dir: Path, console: Console
+) -> list[RunningService]:
+    """Start the ledger, then the projector, each stopped when `stack` closes; `env` gains their stores."""
+    services = []
+    for name, factory, port, store in (
+        ("ledger", "services.ledger.entrypoints.http.app:create_app", settings.ledger_port, "CONSENT_LEDGER_STORE"),
+        ("projector", "services.projector.http:create_app", settings.projector_port, "CONSENT_PROJECTOR_STORE"),
+    ):
+        env[store] = os.environ.get(store, f"sqlite:///{stack_dir / name}.sqlite3")
+        with console.status(f"starting the {name}"):
+            services.append(stack.enter_context(_serve(name, factory, port, env, stack_dir)))
+    return services
+
+
+def _ready_table(seconds: float, bootstrap: str, broker: LocalKafka | None, services: list[RunningService]) -> Table:
+    """The parts of the stack, where they listen, their PIDs and logs."""
+    table = Table(title=f"consent ledger stack ready in {seconds:.1f} s — Ctrl-C stops it")
+    for column in ("part", "address", "pid", "log"):
+        table.add_column(column)
+    if broker is not None and broker.process is not None:
+        table.add_row("kafka", bootstrap, str(broker.process.pid), str(broker.log_path))
+    else:
+        table.add_row("kafka", bootstrap, "external", "")
+    for service in services:
+        table.add_row(service.name, service.url, str(service.process.pid), str(service.log))
+    return table
+
+
+def _write_state_file(
+    stack_dir: Path, bootstrap: str, broker: LocalKafka | None, services: list[RunningService]
+) -> Path:
+    """Write stack_dir/stack.json, the parts and their PIDs, and return its path."""
+    parts = [{"part": "kafka", "address": bootstrap, "pid": broker.process.pid if broker and broker.process else None}]
+    parts += [{"part": service.name, "address": service.url, "pid": service.process.pid} for service in services]
+    state_file = stack_dir / "stack.json"
+    state_file.write_bytes(orjson.dumps({"parts": parts}, option=orjson.OPT_INDENT_2))
+    return state_file
+
+
+def _watch(children: list[tuple[str, subprocess.Popen[bytes], Path]], console: Console) -> None:
+    """Until interrupted: stop the stack (SystemExit 1) as soon as one of its processes exits."""
+    while True:
+        for name, process, log in children:
+            if process.poll() is not None:
+                console.print(f"[red]the {name} exited with code {process.returncode}; stopping the stack[/]")
+                console.print(tail(log), markup=False, highlight=False)
+                raise SystemExit(1)
+        time.sleep(0.5)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from schemas.events import Envelope
 from schemas.fields import Instant
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
@@ -148,6 +149,24 @@ def answer(subject_id: str, state: dict[str, Any] | None, question: Question, da
 def router() -> APIRouter:
     """The projector's /v1 routes."""
     api = APIRouter(prefix="/v1", tags=["checks"], route_class=StrictJsonRoute)
+    _add_checks(api)
+    _add_state(api)
+    _add_register(api)
+    _add_audit(api)
+    return api
+
+
+async def _events_of(request: Request, subject: str) -> list[Envelope]:
+    """The subject's events read from consent.events.v1; 503 when the log is not reachable."""
+    settings = request.app.state.settings
+    try:
+        return await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
+    except (KafkaError, TimeoutError) as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event log is not reachable") from error
+
+
+def _add_checks(api: APIRouter) -> None:
+    """GET /checks for one subject, POST /checks/bulk for an audience."""
 
     @api.get("/checks", responses=_READ)
     def check(
@@ -180,6 +199,10 @@ def router() -> APIRouter:
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
+
+def _add_state(api: APIRouter) -> None:
+    """GET /subjects/{subject_id}/state, now or as of a past moment."""
+
     @api.get("/subjects/{subject_id}/state", responses=_STATE)
     async def state(
         request: Request,
@@ -194,15 +217,14 @@ def router() -> APIRouter:
         else:
             if as_of > request.app.state.clock():
                 raise unprocessable(("query", "as_of"), "lies in the future")
-            settings = request.app.state.settings
-            try:
-                events = await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
-            except (KafkaError, TimeoutError) as error:
-                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event log is not reachable") from error
-            found = state_as_of(events, subject, as_of)
+            found = state_as_of(await _events_of(request, subject), subject, as_of)
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
         return found
+
+
+def _add_register(api: APIRouter) -> None:
+    """The DPO's registers: open requests, one subject's requests, withdrawal applications."""
 
     @api.get("/requests", responses=_READ)
     def open_requests(
@@ -231,6 +253,10 @@ def router() -> APIRouter:
         found = store_of(request).withdrawal_applications(None if wanted == "all" else wanted)
         return [WithdrawalApplication(**row) for row in found]
 
+
+def _add_audit(api: APIRouter) -> None:
+    """GET /audit/checks: a past check replayed from the log."""
+
     @api.get("/audit/checks", tags=["audit"], responses=_READ)
     async def audit_check(
         request: Request,
@@ -241,12 +267,6 @@ def router() -> APIRouter:
         """What the check API answered at `at`, reproduced from consent.events.v1 alone, with its deciding event."""
         if at > request.app.state.clock():
             raise unprocessable(("query", "at"), "lies in the future")
-        subject, settings = str(asked.subject_id), request.app.state.settings
-        try:
-            events = await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
-        except (KafkaError, TimeoutError) as error:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event log is not reachable") from error
-        decision = decision_as_of(events, subject, asked.question(), at)
+        subject = str(asked.subject_id)
+        decision = decision_as_of(await _events_of(request, subject), subject, asked.question(), at)
         return CheckAnswer(subject_id=subject, **asdict(decision))
-
-    return api
