@@ -130,7 +130,7 @@ def factory(service: str) -> str:
 
 def settings_read(service: str) -> set[str]:
     """The CONSENT_* variables the settings classes of the service's package (services.<x>.settings) read."""
-    package = factory(service).split(":")[0].rsplit(".", 1)[0]
+    package = ".".join(factory(service).split(".")[:2])  # services.<x>
     module = importlib.import_module(f"{package}.settings")
     classes: list[type[BaseSettings]] = [
         value

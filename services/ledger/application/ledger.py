@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from schemas.envelope import event_hash
 from services.ledger.adapters.pii.cipher import PiiCipher
@@ -29,7 +29,7 @@ from services.ledger.domain.events import SubjectEvent, event_id_of
 from services.ledger.domain.state import Context, WorkingDays
 from services.ledger.domain.subject import DataSubject
 
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 10  # with a growing random wait, two busy writers of one subject both get through
 
 
 class ConcurrentWriteError(Exception):
@@ -75,7 +75,7 @@ class Ledger(Application[UUID]):
         retrying = Retrying(
             retry=retry_if_exception_type(IntegrityError),
             stop=stop_after_attempt(CONFLICT_RETRIES),
-            wait=wait_random(0, 0.05),
+            wait=wait_random_exponential(multiplier=0.01, max=0.2),
             reraise=True,
         )
         try:
