@@ -22,9 +22,10 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from schemas.envelope import canonical_bytes
+from schemas.envelope import canonical_bytes, utc_text
 from services.ledger.bootstrap import build
 from services.ledger.domain import events
+from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.terms import PROOF_FIELD, Collection, Controller, Representative
 from services.ledger.domain.vocabulary import (
     BlockGround,
@@ -40,6 +41,7 @@ from services.ledger.domain.vocabulary import (
     WithdrawalRefusalReason,
 )
 from services.ledger.entrypoints.http.app import create_app
+from services.ledger.reports import answer as answers
 from services.ledger.reports.access_report import (
     MEANS,
     OPERATIONS,
@@ -439,6 +441,30 @@ def test_answering_an_access_request_records_the_report_sent_and_the_report_rebu
     assert repeat.status_code == 200
     assert (repeat.json()["response_ref"], repeat.json()["answer"]["replayed"]) == (body["response_ref"], True)
     assert repeat.json()["report"] == body["report"]
+
+
+def test_an_answer_recorded_before_answers_carried_their_requests_digest_is_repeated_as_then(
+    ledger: ScenarioLedger, subjects: TwoSubjects
+) -> None:
+    commands = ledger.commands()
+    events, _ = ledger.history(subjects.a)
+    as_of = events[-1].timestamp
+    report = answers.access_report(commands, subjects.a, as_of)
+    ref = f"{answers.RESPONSE_REF_PREFIX}{report['report_id']}@{utc_text(as_of)}"
+    # As the route did before: the digest is the derived AnswerSubjectRequest's, not the request's.
+    before = replace(ctx("answer-1", "2026-06-10", "dpo"), command_digest="0" * 64)
+    recorded = ledger.answer_request(subjects.a, before, A_REQUESTS[0], date(2026, 6, 10), ref)
+
+    repeat = answers.answer_with_access_report(
+        commands, subjects.a, A_REQUESTS[0], "answer-1", actor="dpo", now=at("2026-06-11")
+    )
+    with pytest.raises(RuleViolationError) as other:
+        answers.answer_with_access_report(commands, subjects.a, A_REQUESTS[1], "answer-1", actor="dpo", now=AFTER_ALL)
+
+    assert (repeat.outcome.event_ids, repeat.outcome.replayed) == (recorded.event_ids, True)
+    assert (repeat.response_ref, repeat.report) == (ref, report)
+    assert other.value.rule == "command_id_reused"
+    assert len(ledger.history(subjects.a)[0]) == len(events) + 1
 
 
 def test_only_an_open_access_request_is_answered_with_a_report(api: TestClient, clock: Clock) -> None:

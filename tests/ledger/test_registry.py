@@ -27,3 +27,23 @@ def test_every_event_an_entry_says_it_records_is_an_event_of_the_catalogue() -> 
 
     assert all(spec.records for spec in REGISTRY)
     assert {name for spec in REGISTRY for name in spec.records} <= catalogue - {"SubjectEvent"}
+
+
+# docs/architecture.md, "Who may do what": what only the DPO's token may do.
+DPO_ONLY = {
+    "ExpireConsent", "RefuseWithdrawal", "CompleteWithdrawal", "BlockPersonalData", "UnblockPersonalData",
+    "ErasePersonalData", "BlockLoyaltyCard", "UnblockLoyaltyCard", "ReceiveSubjectRequest", "AnswerSubjectRequest",
+    "RejectSubjectRequest",
+}  # fmt: skip
+
+
+def test_the_dpo_alone_runs_what_the_policy_reserves_to_the_dpo_and_channels_run_the_rest() -> None:
+    assert {spec.name for spec in REGISTRY if spec.scope == "dpo"} == DPO_ONLY
+    assert {spec.scope for spec in REGISTRY if spec.name not in DPO_ONLY} == {"consent:write"}
+
+
+def test_kafka_carries_the_channels_commands_and_the_cascades_card_block_and_nothing_the_dpo_alone_decides() -> None:
+    on_kafka = {spec.name for spec in REGISTRY if spec.kafka}
+
+    assert on_kafka == {spec.name for spec in REGISTRY if spec.scope == "consent:write"} | {"BlockLoyaltyCard"}
+    assert {spec.name for spec in REGISTRY if spec.acknowledgement} == {"ConfirmEnforcement"}

@@ -1,8 +1,9 @@
 """Runs a command of the public contract: opened, its dates checked, decided once per command id.
 
-The one way in for every sender: the HTTP API, the Kafka command consumer, the scheduler and the
-access-report answer all call `Commands.handle`, which looks the command up in the registry and runs
-its use case through `Ledger.execute` (where a repeat is told from a new command: idempotency).
+The one way in for every sender of a command: the HTTP API, the Kafka command consumer and the
+scheduler call `Commands.handle`, which looks the command up in the registry and runs its use case
+through `Ledger.execute`, where a repeat is told from a new command (idempotency); the access-report
+answer passes its own decision to the same `Ledger.execute`.
 """
 
 from __future__ import annotations

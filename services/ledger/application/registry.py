@@ -2,8 +2,8 @@
 
 The HTTP routes, the Kafka command consumer, the README's route table and the AsyncAPI and OpenAPI
 documents are all read from REGISTRY; `Commands.handle` runs an entry's use case. To add a command:
-its model in schemas/commands.py, one entry here, the domain method it calls, and its scenario test
-(docs/decisions/0012-command-registry.md).
+its model in schemas/ (in AnyCommand), one entry here, the domain method it calls, and its scenario
+test (docs/decisions/0012-command-registry-and-layers.md).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class CommandSpec(Generic[C]):
     acknowledgement: bool = False  # consent.acks.v1 carries it (subscribers' acknowledgements)
     sender_field: str | None = None  # a field that must name the caller's own token (name)
     settle: Callable[[Kit, UUID], None] | None = None  # runs after the command, recorded, repeated or refused
+    route_name: str | None = None  # the HTTP route's name (OpenAPI operation id) when not the command's
 
     @property
     def name(self) -> str:
@@ -243,7 +244,6 @@ REGISTRY = Registry([
         c.UnblockLoyaltyCard, DPO, f"{SUBJECT}/cards/unblock", ("LoyaltyCardUnblocked",),
         lambda kit, cmd, s, ctx: s.unblock_card(ctx, cmd.card_ref, cmd.reason),
     ),
-    CommandSpec(c.ReceiveSubjectRequest, DPO, "/requests", ("SubjectRequestReceived",), _receive_request),
     CommandSpec(
         c.AnswerSubjectRequest, DPO, f"{SUBJECT}/requests/answer", ("SubjectRequestAnswered",),
         lambda kit, cmd, s, ctx: s.answer_request(ctx, cmd.request_id, cmd.answered_on, cmd.response_ref),
@@ -256,5 +256,9 @@ REGISTRY = Registry([
         c.ConfirmEnforcement, WRITE, f"{SUBJECT}/enforcements", ("EnforcementConfirmed",),
         lambda kit, cmd, s, ctx: s.confirm_enforcement(ctx, cmd.system, cmd.enforced_event_id, cmd.action),
         kafka=True, acknowledgement=True, sender_field="system",
+    ),
+    CommandSpec(
+        c.ReceiveSubjectRequest, DPO, "/requests", ("SubjectRequestReceived",), _receive_request,
+        route_name="receive_request",  # as before the registry: generated clients keep their method's name
     ),
 ])  # fmt: skip

@@ -4,7 +4,8 @@ The answer records SubjectRequestAnswered whose `response_ref` names the report 
 `access-report:<report_id>@<as_of>` — so anyone can rebuild the report as of that moment and check
 its id (once the subject is erased, a rebuilt report reads no personal data and its id differs: the
 recorded id still names the report as it was sent). A repeat (same command id, same request) is told
-apart by Ledger.execute like any command's, and gives the first answer with its report again.
+apart by Ledger.execute like any command's, and gives the first answer with its report again; an answer
+recorded before answers carried the digest of their request is found in the history instead.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ def answer_with_access_report(
     events, _ = commands.ledger.history(subject_id)
     if not events:
         raise UnknownSubjectError(subject_id)
+    earlier = _answered_before_digests_of_requests(events, command_id, request_id)
+    if earlier is not None:
+        ref = earlier.response_ref or ""
+        return ReportAnswer(
+            access_report(commands, subject_id, _moment_of(ref)),
+            Outcome(subject_id, [str(earlier.event_id)], replayed=True),
+            ref,
+        )
     received = _received(events, request_id)
     ctx = Context(
         command_id, actor, now, causation_id=str(received.event_id) if received else None,
@@ -69,7 +78,7 @@ def answer_with_access_report(
 
     outcome = commands.ledger.execute(subject_id, ctx, decide)
     if outcome.replayed:
-        ref = _recorded_ref(commands, subject_id, outcome.event_ids[0])
+        ref = _recorded_ref(commands, subject_id, request_id, outcome.event_ids[0])
         return ReportAnswer(access_report(commands, subject_id, _moment_of(ref)), outcome, ref)
     return ReportAnswer(sent["report"], outcome, sent["ref"])
 
@@ -78,6 +87,30 @@ def _digest(request_id: str) -> str:
     """What the answer asks: a repeat with the same command id must name the same request."""
     asked = {"type": "AnswerWithAccessReport", "request_id": request_id}
     return hashlib.sha256(canonical_bytes(asked)).hexdigest()
+
+
+def _answered_before_digests_of_requests(
+    events: list[e.SubjectEvent], command_id: str, request_id: str
+) -> e.SubjectRequestAnswered | None:
+    """An answer this command id recorded before answers carried the digest of their request (decision 0012).
+
+    Its repeat is answered as then; a command id such an answer used for another request is refused.
+    """
+    for event in events:
+        if isinstance(event, e.SubjectRequestAnswered) and event.command_id == command_id:
+            if event.command_digest == _digest(request_id):
+                return None  # recorded since: Ledger.execute tells the repeat
+            _check_same_answer(event, request_id)
+            return event
+    return None
+
+
+def _check_same_answer(answered: e.SubjectEvent, request_id: str) -> None:
+    """Refuse unless `answered` answered `request_id` with an access report."""
+    ref = answered.response_ref if isinstance(answered, e.SubjectRequestAnswered) else None
+    same = isinstance(answered, e.SubjectRequestAnswered) and answered.request_id == request_id
+    if not same or not ref or not ref.startswith(RESPONSE_REF_PREFIX) or "@" not in ref:
+        raise RuleViolationError("command_id_reused", f"command id {answered.command_id!r} was used for another answer")
 
 
 def _received(events: list[e.SubjectEvent], request_id: str) -> e.SubjectRequestReceived | None:
@@ -99,7 +132,7 @@ def _check_open_access_request(
         )
 
 
-def _recorded_ref(commands: Commands, subject_id: UUID, event_id: str) -> str:
+def _recorded_ref(commands: Commands, subject_id: UUID, request_id: str, event_id: str) -> str:
     """The response_ref of the answer a repeat refers to."""
     events, _ = commands.ledger.history(subject_id)
     answered = next(ev for ev in events if str(ev.event_id) == event_id)

@@ -109,7 +109,8 @@ router = APIRouter(prefix="/v1", route_class=StrictJsonRoute)
 for spec in REGISTRY:
     router.add_api_route(
         spec.path, _command_route(spec), methods=["POST"], response_model=CommandAccepted, status_code=201,
-        responses=_COMMAND_ANSWERS, name=spec.name, summary=f"{spec.name} (scope {spec.scope})", tags=["commands"],
+        responses=_COMMAND_ANSWERS, name=spec.route_name or spec.name, summary=f"{spec.name} (scope {spec.scope})",
+        tags=["commands"],
     )  # fmt: skip
 
 
