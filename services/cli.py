@@ -27,6 +27,8 @@ from services.ledger.evidence import Scope, write_bundle
 from services.ledger.relay import relay_for
 from services.ledger.settings import LedgerSettings
 from services.ledger.verify import compare, read_topic, stored_fingerprints
+from services.platform.database import StoreUnavailableError
+from services.platform.migrations import upgrade
 from services.projector.replay import differences
 from services.projector.replay import replay as replay_topic
 from services.projector.settings import ProjectorSettings
@@ -73,6 +75,21 @@ def secrets(
     made = write_env_files(folder)
     console.print(f"wrote {folder / TOKENS_FILE} and {folder / LEDGER_FILE} (git-ignored)", highlight=False)
     print_tokens(console, made[TOKENS])
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the ledger's side tables and the projector's read model to the newest revision (stores do it on start).
+
+    Reads CONSENT_LEDGER_STORE and CONSENT_PROJECTOR_STORE; eventsourcing's own tables stay as that library makes them.
+    """
+    stores = {"ledger": LedgerSettings().ledger_store, "projector": ProjectorSettings().projector_store}
+    try:
+        for which, url in stores.items():
+            console.print(upgrade(url, which), highlight=False, soft_wrap=True)
+    except StoreUnavailableError as error:
+        console.print(f"[red]cannot migrate:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
 
 
 @app.command()
