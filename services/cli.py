@@ -20,6 +20,9 @@ from services.devstack.processes import MissingToolError
 from services.devstack.secrets import LEDGER_FILE, TOKENS, TOKENS_FILE, write_env_files
 from services.devstack.stack import StackSettings, print_tokens, run_stack
 from services.ledger.entrypoints.cli import commands as ledger_commands
+from services.ledger.settings import LedgerSettings
+from services.migrations import upgrade
+from services.platform.database import StoreUnavailableError
 from services.projector.replay import differences
 from services.projector.replay import replay as replay_topic
 from services.projector.settings import ProjectorSettings
@@ -66,6 +69,21 @@ def secrets(
     made = write_env_files(folder)
     console.print(f"wrote {folder / TOKENS_FILE} and {folder / LEDGER_FILE} (git-ignored)", highlight=False)
     print_tokens(console, made[TOKENS])
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the ledger's side tables and the projector's read model to the newest revision (stores do it on start).
+
+    Reads CONSENT_LEDGER_STORE and CONSENT_PROJECTOR_STORE; eventsourcing's own tables stay as that library makes them.
+    """
+    stores = {"ledger": LedgerSettings().ledger_store, "projector": ProjectorSettings().projector_store}
+    try:
+        for which, url in stores.items():
+            console.print(upgrade(url, which), highlight=False, soft_wrap=True)
+    except StoreUnavailableError as error:
+        console.print(f"[red]cannot migrate:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
 
 
 @app.command()

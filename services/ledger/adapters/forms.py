@@ -11,16 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.platform.database import Database
+from sqlalchemy import select
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS consent_forms (
-    text_sha256 TEXT PRIMARY KEY, form_id TEXT NOT NULL, form_version TEXT NOT NULL, language TEXT NOT NULL,
-    text TEXT NOT NULL, registered_at TEXT NOT NULL)"""
-_INSERT = (
-    "INSERT INTO consent_forms (text_sha256, form_id, form_version, language, text, registered_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (text_sha256) DO NOTHING"
-)
-_SELECT = "SELECT text FROM consent_forms WHERE text_sha256 = %s"
+from services.ledger.adapters.tables import consent_forms, migrate
+from services.platform.sql import begin, engine_for, upsert
 
 
 @dataclass(frozen=True)
@@ -39,22 +33,33 @@ class Form:
 
 
 class FormTexts:
-    """Consent form texts beside the event store at `url` (same database, own table)."""
+    """Consent form texts beside the event store at `url` (same database, own table, made or upgraded on open)."""
 
     def __init__(self, url: str) -> None:
-        self._db = Database(url)
-        self._db.execute(_SCHEMA)
+        self._engine = engine_for(url)
+        try:
+            migrate(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def register(self, form: Form, now: datetime) -> str:
         """Keep the form's text (once per text) and return its SHA-256."""
         digest = form.text_sha256
-        self._db.execute(_INSERT, (digest, form.form_id, form.form_version, form.language, form.text, now.isoformat()))
+        row = {
+            "text_sha256": digest, "form_id": form.form_id, "form_version": form.form_version,
+            "language": form.language, "text": form.text, "registered_at": now.isoformat(),
+        }  # fmt: skip
+        with begin(self._engine) as connection:
+            upsert(connection, consent_forms, [row])
         return digest
 
     def text(self, text_sha256: str) -> str | None:
         """The form text with this SHA-256, or None if it was never registered."""
-        rows = self._db.execute(_SELECT, (text_sha256,))
-        return str(rows[0][0]) if rows else None
+        query = select(consent_forms.c.text).where(consent_forms.c.text_sha256 == text_sha256)
+        with begin(self._engine) as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def texts(self, digests: Iterable[str]) -> dict[str, str]:
         """The registered texts among these SHA-256s."""
@@ -63,4 +68,4 @@ class FormTexts:
 
     def close(self) -> None:
         """Close the connections."""
-        self._db.close()
+        self._engine.dispose()

@@ -6,16 +6,16 @@ import base64
 import binascii
 import hashlib
 import os
-import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Select, select, update
 
-from services.platform.database import postgres_pool
+from services.ledger.adapters.tables import migrate, subject_keys
+from services.platform.sql import WAL, begin, engine_for, upsert
 
 KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -116,97 +116,102 @@ def _open(master: MasterKey, subject_id: str, key_id: str, wrapped: bytes | None
     return master.unwrap(subject_id, wrapped)
 
 
-# Written for PostgreSQL; SqliteKeyStore runs the same text in SQLite's dialect (see _sqlite).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS subject_keys (
-    subject_id TEXT PRIMARY KEY,
-    key_id TEXT NOT NULL,
-    wrapped_key BYTEA,
-    created_at TIMESTAMPTZ NOT NULL,
-    destroyed_at TIMESTAMPTZ,
-    CHECK ((wrapped_key IS NULL) = (destroyed_at IS NOT NULL))
-)
-"""
-_SELECT = "SELECT key_id, wrapped_key FROM subject_keys WHERE subject_id = %s"
-_INSERT = (
-    "INSERT INTO subject_keys (subject_id, key_id, wrapped_key, created_at) VALUES (%s, %s, %s, %s)"
-    " ON CONFLICT (subject_id) DO NOTHING"
-)
-# Destroying first inserts a tombstone in case the subject never had a key (erased stays erased),
-# then empties the key. In this order a create racing the destroy either loses to the tombstone or
-# commits before the UPDATE reads the row, and then its key is destroyed too.
-_TOMBSTONE = (
-    "INSERT INTO subject_keys (subject_id, key_id, wrapped_key, created_at, destroyed_at)"
-    " VALUES (%s, %s, NULL, %s, %s) ON CONFLICT (subject_id) DO NOTHING"
-)
-_DESTROY = (
-    "UPDATE subject_keys SET wrapped_key = NULL, destroyed_at = %s WHERE subject_id = %s AND wrapped_key IS NOT NULL"
-)
-_IS_DESTROYED = "SELECT destroyed_at IS NOT NULL FROM subject_keys WHERE subject_id = %s"
+class SqlKeyStore:
+    """Subject keys in the ledger's database (SQLite or PostgreSQL), its table made or upgraded on open.
 
+    Destroying a key first inserts a tombstone in case the subject never had a key (erased stays
+    erased), then empties the key, in one transaction. In this order a create racing the destroy
+    either loses to the tombstone or commits before the UPDATE reads the row, and then its key is
+    destroyed too.
+    """
 
-def _sqlite(query: str) -> str:
-    """A statement above in SQLite's dialect: its placeholder, BLOB for bytes, ISO 8601 text for times."""
-    return query.replace("%s", "?").replace("BYTEA", "BLOB").replace("TIMESTAMPTZ", "TEXT")
-
-
-class SqliteKeyStore:
-    """Subject keys in an SQLite file; one connection shared by this process's threads."""
-
-    _select = _sqlite(_SELECT)
-    _insert = _sqlite(_INSERT)
-    _tombstone = _sqlite(_TOMBSTONE)
-    _destroy = _sqlite(_DESTROY)
-    _is_destroyed = _sqlite(_IS_DESTROYED)
-
-    def __init__(self, path: str, master: MasterKey, *, clock: Clock = _utc_now) -> None:
+    def __init__(
+        self,
+        url: str,
+        master: MasterKey,
+        *,
+        clock: Clock = _utc_now,
+        max_connections: int = 4,
+        pragmas: tuple[str, ...] = WAL,
+        busy_timeout_s: float = 30.0,
+    ) -> None:
         self._master = master
         self._clock = clock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        # Without secure_delete a destroyed wrapped key stays in the file's free space; with it SQLite
-        # overwrites deleted content with zeros. (Copies in the filesystem's free blocks, e.g. from the
-        # rollback journal, are beyond its reach: they stay wrapped by the master key.)
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute(_sqlite(_SCHEMA))
+        self._engine = engine_for(url, max_connections=max_connections, pragmas=pragmas, busy_timeout_s=busy_timeout_s)
+        try:
+            migrate(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def get(self, subject_id: str) -> bytes | None:
         """The subject's key, None if none was ever created; SubjectErasedError if it was destroyed."""
-        with self._lock:
-            row = self._db.execute(self._select, (subject_id,)).fetchone()
-        return None if row is None else _open(self._master, subject_id, row[0], row[1])
+        with begin(self._engine) as connection:
+            row = connection.execute(self._select(subject_id)).one_or_none()
+        return None if row is None else _open(self._master, subject_id, row.key_id, row.wrapped_key)
 
     def create(self, subject_id: str) -> bytes:
         """Create the subject's key, or return the one that already exists; SubjectErasedError if erased."""
         key = AESGCM.generate_key(bit_length=256)
-        row = (subject_id, self._master.key_id, self._master.wrap(subject_id, key), self._clock().isoformat())
-        with self._lock:
-            if self._db.execute(self._insert, row).rowcount == 1:
+        row = {
+            "subject_id": subject_id, "key_id": self._master.key_id,
+            "wrapped_key": self._master.wrap(subject_id, key), "created_at": self._clock(),
+        }  # fmt: skip
+        with begin(self._engine) as connection:
+            # A conflicting insert still in flight is waited for, so the SELECT sees the winner's row.
+            if upsert(connection, subject_keys, [row]) == 1:
                 return key
-            key_id, wrapped = self._db.execute(self._select, (subject_id,)).fetchone()
-        return _open(self._master, subject_id, key_id, wrapped)
+            stored = connection.execute(self._select(subject_id)).one_or_none()
+        if stored is None:
+            raise RuntimeError(f"the key row of subject {subject_id} vanished; rows of subject_keys are never deleted")
+        return _open(self._master, subject_id, stored.key_id, stored.wrapped_key)
 
     def destroy(self, subject_id: str) -> bool:
         """Erase the subject for good; True if a key was destroyed by this call."""
-        now = self._clock().isoformat()
-        with self._lock:
-            self._db.execute(self._tombstone, (subject_id, self._master.key_id, now, now))
-            return self._db.execute(self._destroy, (now, subject_id)).rowcount == 1
+        now = self._clock()
+        tombstone = {
+            "subject_id": subject_id, "key_id": self._master.key_id, "wrapped_key": None,
+            "created_at": now, "destroyed_at": now,
+        }  # fmt: skip
+        empty = (
+            update(subject_keys)
+            .where(subject_keys.c.subject_id == subject_id, subject_keys.c.wrapped_key.is_not(None))
+            .values(wrapped_key=None, destroyed_at=now)
+        )
+        with begin(self._engine) as connection:
+            upsert(connection, subject_keys, [tombstone])
+            return connection.execute(empty).rowcount == 1
 
     def is_destroyed(self, subject_id: str) -> bool:
         """Whether the subject was erased."""
-        with self._lock:
-            row = self._db.execute(self._is_destroyed, (subject_id,)).fetchone()
-        return row is not None and bool(row[0])
+        query = select(subject_keys.c.destroyed_at.is_not(None)).where(subject_keys.c.subject_id == subject_id)
+        with begin(self._engine) as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return bool(found)
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
+        """Close every connection."""
+        self._engine.dispose()
+
+    @staticmethod
+    def _select(subject_id: str) -> Select[tuple[str, bytes | None]]:
+        return select(subject_keys.c.key_id, subject_keys.c.wrapped_key).where(subject_keys.c.subject_id == subject_id)
 
 
-class PostgresKeyStore:
-    """Subject keys in PostgreSQL, shared by every ledger instance.
+class SqliteKeyStore(SqlKeyStore):
+    """Subject keys in an SQLite file; one connection shared by this process's threads.
+
+    Without secure_delete a destroyed wrapped key stays in the file's free space; with it SQLite
+    overwrites deleted content with zeros. (Copies in the filesystem's free blocks, e.g. from the
+    rollback journal, are beyond its reach: they stay wrapped by the master key.)
+    """
+
+    def __init__(self, path: str, master: MasterKey, *, clock: Clock = _utc_now) -> None:
+        super().__init__(f"sqlite:///{path}", master, clock=clock, pragmas=("secure_delete=ON",))
+
+
+class PostgresKeyStore(SqlKeyStore):
+    """Subject keys in PostgreSQL (a URL or a libpq key=value string), shared by every ledger instance.
 
     Destroying a key sets its column to NULL, but the old row version (a dead tuple holding the
     wrapped key) stays in the table's pages until VACUUM reclaims it, and in WAL archives and base
@@ -215,53 +220,5 @@ class PostgresKeyStore:
     master key out of the database and its backups.
     """
 
-    # Serialises CREATE TABLE IF NOT EXISTS between instances starting at once ("subjkeys" in ASCII).
-    _SCHEMA_LOCK = 0x7375626A6B657973
-
     def __init__(self, conninfo: str, master: MasterKey, *, clock: Clock = _utc_now, max_connections: int = 4) -> None:
-        self._master = master
-        self._clock = clock
-        self._pool = postgres_pool(conninfo, max_size=max_connections)
-        try:
-            with self._pool.connection() as db, db.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(%s)", (self._SCHEMA_LOCK,))
-                db.execute(_SCHEMA)
-        except BaseException:
-            self._pool.close()
-            raise
-
-    def get(self, subject_id: str) -> bytes | None:
-        """The subject's key, None if none was ever created; SubjectErasedError if it was destroyed."""
-        with self._pool.connection() as db:
-            row = db.execute(_SELECT, (subject_id,)).fetchone()
-        return None if row is None else _open(self._master, subject_id, row[0], row[1])
-
-    def create(self, subject_id: str) -> bytes:
-        """Create the subject's key, or return the one that already exists; SubjectErasedError if erased."""
-        key = AESGCM.generate_key(bit_length=256)
-        row = (subject_id, self._master.key_id, self._master.wrap(subject_id, key), self._clock())
-        with self._pool.connection() as db:
-            # A conflicting insert still in flight is waited for, so the SELECT sees the winner's row.
-            if db.execute(_INSERT, row).rowcount == 1:
-                return key
-            stored = db.execute(_SELECT, (subject_id,)).fetchone()
-        if stored is None:
-            raise RuntimeError(f"the key row of subject {subject_id} vanished; rows of subject_keys are never deleted")
-        return _open(self._master, subject_id, stored[0], stored[1])
-
-    def destroy(self, subject_id: str) -> bool:
-        """Erase the subject for good; True if a key was destroyed by this call."""
-        now = self._clock()
-        with self._pool.connection() as db:
-            db.execute(_TOMBSTONE, (subject_id, self._master.key_id, now, now))
-            return db.execute(_DESTROY, (now, subject_id)).rowcount == 1
-
-    def is_destroyed(self, subject_id: str) -> bool:
-        """Whether the subject was erased."""
-        with self._pool.connection() as db:
-            row = db.execute(_IS_DESTROYED, (subject_id,)).fetchone()
-        return row is not None and bool(row[0])
-
-    def close(self) -> None:
-        """Close every connection of the pool."""
-        self._pool.close()
+        super().__init__(conninfo, master, clock=clock, max_connections=max_connections)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the projector's read model; see services.projector.schema."""
