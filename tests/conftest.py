@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -71,3 +72,13 @@ def postgres_database(postgres_dsn: str) -> Iterator[dict[str, str]]:
     }
     with psycopg.connect(postgres_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store of each kind the services support, as a store URL: a SQLite file, or a database
+    of its own on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    db = request.getfixturevalue("postgres_database")
+    return f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"

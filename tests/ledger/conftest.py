@@ -6,7 +6,6 @@ import base64
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -22,15 +21,6 @@ from tests.ledger.acts import ScenarioLedger
 
 MASTER_TEXT = base64.b64encode(os.urandom(32)).decode()
 MASTER = MasterKey.from_base64(MASTER_TEXT)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh event store of each kind, as a store URL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    db = request.getfixturevalue("postgres_database")
-    return f"postgresql://{db['user']}@{db['host']}:{db['port']}/{db['dbname']}"
 
 
 def make_ledger(url: str) -> ScenarioLedger:

@@ -1,6 +1,6 @@
 """The layout the code wrote before SQLAlchemy and Alembic (the tables only, no version table), with synthetic rows.
 
-The CREATE statements are copied verbatim from services/ledger/forms.py, services/ledger/pii/keys.py,
+The CREATE statements are copied verbatim from services/ledger/adapters/forms.py, services/ledger/adapters/pii/keys.py,
 services/projector/store.py and services/projector/register.py as they were before the change; the
 key store ran its PostgreSQL text on SQLite through the same `_sqlite` rewriting. Do not edit them
 to follow the current layout: they are what an existing database looks like.
@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 import psycopg
-from services.ledger.pii.keys import MasterKey
 
+from services.ledger.adapters.pii.keys import MasterKey
 from services.platform.database import libpq_url, sqlite_file
 from services.platform.settings import store_kind
 

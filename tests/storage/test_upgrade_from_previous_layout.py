@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from services.ledger.forms import Form, FormTexts
-from services.ledger.pii.keys import MasterKey, SubjectErasedError
-from services.ledger.store import key_store
 from sqlalchemy import MetaData
 
 from services.ledger import tables as ledger_tables
+from services.ledger.adapters.forms import Form, FormTexts
+from services.ledger.adapters.pii.keys import MasterKey, SubjectErasedError
+from services.ledger.adapters.store import key_store
 from services.migrations import upgrade
 from services.projector import schema as projector_schema
 from services.projector.store import Consumed, ProjectionStore

@@ -95,11 +95,6 @@ class Registry:
         except KeyError:  # every model of the contract has one (tests/ledger/test_registry.py)
             raise InvalidCommandError("type", f"unknown command {model.__name__}") from None
 
-    @property
-    def on_kafka(self) -> frozenset[type[c.Command]]:
-        """The models Kafka may carry."""
-        return frozenset(spec.model for spec in self if spec.kafka)
-
 
 def _consent_terms(kit: Kit, command: c.GrantConsent) -> ConsentTerms:
     collection, form, rep = command.collection, command.form, command.representative
