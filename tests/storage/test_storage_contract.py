@@ -115,7 +115,8 @@ def test_the_ledger_and_the_projector_share_one_database_each_with_its_own_versi
 def test_processes_opening_the_stores_at_once_make_each_table_once(store_url: str) -> None:
     opens = (
         "import base64, os, sys; from services.ledger.adapters.forms import FormTexts; "
-        "from services.ledger.adapters.pii.keys import MasterKey; from services.ledger.adapters.store import key_store; "
+        "from services.ledger.adapters.pii.keys import MasterKey; "
+        "from services.ledger.adapters.store import key_store; "
         "from services.projector.store import ProjectionStore; url = sys.argv[1]; "
         "ProjectionStore(url).close(); FormTexts(url).close(); key_store(url, MasterKey(os.urandom(32))).close()"
     )
