@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.devstack.processes import free_port
-from services.ledger import tables as ledger_tables
+from services.ledger.adapters import tables as ledger_tables
 from services.ledger.adapters.forms import Form, FormTexts
 from services.ledger.adapters.pii.keys import MasterKey, SqlKeyStore, SubjectErasedError
 from services.ledger.adapters.store import key_store

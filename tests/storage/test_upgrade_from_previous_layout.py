@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData
 
-from services.ledger import tables as ledger_tables
+from services.ledger.adapters import tables as ledger_tables
 from services.ledger.adapters.forms import Form, FormTexts
 from services.ledger.adapters.pii.keys import MasterKey, SubjectErasedError
 from services.ledger.adapters.store import key_store
