@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -264,6 +265,28 @@ def data_folder() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def checkout_searchable_by_everyone() -> Iterator[None]:
+    """As in the image, where the code is readable by everyone: the folders above a checkout that only root
+    may enter (a fresh `mktemp -d`) get search permission for others while these tests run, nothing more.
+
+    Reading through the capability alone is not enough: access(2), which Alembic asks whether its
+    migrations folder exists, ignores capabilities for a user other than root.
+    """
+    changed = []
+    if os.geteuid() == 0:
+        for folder in (ROOT, *ROOT.parents):
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+                changed.append((folder, mode))
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(stat.S_IMODE(mode))
 
 
 def as_image_user(argv: list[str]) -> list[str]:
