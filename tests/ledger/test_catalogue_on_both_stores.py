@@ -8,8 +8,10 @@ from datetime import date
 from uuid import UUID
 
 from schemas.chain import chain_problems
-from services.ledger.application.contract import to_envelope
+from schemas.envelope import canonical_bytes
+from services.ledger.application.contract import stored_envelope, to_envelope
 from services.ledger.application.ledger import Ledger
+from services.ledger.application.outbox import stored_envelopes
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.state import Context
 from services.ledger.domain.vocabulary import (
@@ -155,7 +157,8 @@ REFUSALS: dict[str, tuple[list[Step], Step]] = {
 }
 
 
-def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: ScenarioLedger, store_url: str) -> None:
+def given_the_whole_catalogue(ledger: ScenarioLedger) -> tuple[UUID, UUID]:
+    """A subject with every event of the catalogue but ConsentExpired, and another whose consent expired."""
     subject, other = new_subject(), new_subject()
     for step in [
         grant(), opt_out(Channel.SMS), opt_in(Channel.SMS), block(DataCategory.BIRTH), unblock(DataCategory.BIRTH),
@@ -171,6 +174,11 @@ def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: Sc
         step(ledger, subject)
     grant(valid_until=date(2026, 6, 30))(ledger, other)
     ledger.expire_consent(other, c(), date(2026, 7, 1))
+    return subject, other
+
+
+def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: ScenarioLedger, store_url: str) -> None:
+    subject, other = given_the_whole_catalogue(ledger)
 
     reader = make_ledger(store_url)
     events = reader.history(subject)[0] + reader.history(other)[0]
@@ -180,6 +188,25 @@ def test_every_event_of_the_catalogue_is_stored_chained_and_read_back(ledger: Sc
     received = [event for event in events if type(event).__name__ == "SubjectRequestReceived"]
     assert {(event.received_on, event.due_on) for event in received} == {("2026-05-22", "2026-05-28")}
     assert chain_problems(to_envelope(event) for event in events) == []
+
+
+def test_the_envelope_built_from_the_stored_json_is_the_one_built_from_the_domain_event(
+    ledger: ScenarioLedger,
+) -> None:
+    given_the_whole_catalogue(ledger)
+    notifications = ledger.recorder.select_notifications(start=1, limit=1000)
+
+    fast = [
+        stored_envelope(n.topic, UUID(str(n.originator_id)), n.originator_version, n.state, position=n.id)
+        for n in notifications
+    ]
+    through_the_domain = [to_envelope(ledger.mapper.to_domain_event(n), position=n.id) for n in notifications]  # type: ignore[arg-type]
+
+    assert {envelope["type"].rsplit(".", 1)[1] for envelope in through_the_domain} == CATALOGUE
+    assert fast == through_the_domain
+    assert [canonical_bytes(e) for e in stored_envelopes(ledger, 0, 1000)] == [
+        canonical_bytes(e) for e in through_the_domain
+    ]
 
 
 def test_every_refusal_rule_is_answered_by_the_ledger_and_records_nothing(ledger: ScenarioLedger) -> None:

@@ -1,12 +1,16 @@
-"""The one translator from the ledger's domain events to the public envelope of consent.events.v1."""
+"""The one translator from the ledger's events to the public envelope of consent.events.v1: from a domain
+event, or (the relay's and the bundle's fast path) straight from its stored JSON."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
+
+import orjson
 
 from schemas.envelope import SPEC_VERSION, data_schema, event_type, utc_text
-from services.ledger.domain.events import SubjectEvent
+from services.ledger.domain.events import SubjectEvent, event_id_of
 
 LEDGER_SOURCE = "urn:kz.esperance:consent-ledger"
 
@@ -19,29 +23,55 @@ _COMMON = frozenset(
 
 def to_envelope(event: SubjectEvent, *, position: int | None = None) -> dict[str, Any]:
     """The CloudEvents envelope of `event`; absent optional attributes are left out, never null."""
-    name = type(event).__name__
+    subject_id, version = event.originator_id, event.originator_version
+    return _envelope(type(event).__name__, subject_id, version, event.timestamp, vars(event), position=position)
+
+
+def stored_envelope(
+    topic: str, subject_id: UUID, version: int, state: bytes, *, position: int | None = None
+) -> dict[str, Any] | None:
+    """The same envelope straight from the event's stored JSON (eventsourcing's, no cipher or compressor).
+
+    None when the state holds a value only eventsourcing's transcoder can read (anything but the
+    recorded timestamp): then take the event through the mapper and `to_envelope`.
+    """
+    if state.count(b'"_type_"') != 1:
+        return None
+    attributes = orjson.loads(state)
+    recorded = attributes["timestamp"]
+    if not isinstance(recorded, dict) or recorded.get("_type_") != "datetime_iso":
+        return None
+    name = topic.rpartition(":")[2]
+    return _envelope(
+        name, subject_id, version, datetime.fromisoformat(recorded["_data_"]), attributes, position=position
+    )
+
+
+def _envelope(
+    name: str, subject_id: UUID, version: int, recorded: datetime, attributes: dict[str, Any], *, position: int | None
+) -> dict[str, Any]:
     envelope: dict[str, Any] = {
         "specversion": SPEC_VERSION,
-        "id": str(event.event_id),
+        "id": str(event_id_of(subject_id, version)),
         "source": LEDGER_SOURCE,
         "type": event_type(name),
-        "subject": str(event.originator_id),
-        "time": utc_text(datetime.fromisoformat(event.occurred_at)),
+        "subject": str(subject_id),
+        "time": utc_text(datetime.fromisoformat(attributes["occurred_at"])),
         "datacontenttype": "application/json",
         "dataschema": data_schema(name),
-        "data": {key: value for key, value in vars(event).items() if key not in _COMMON},
-        "subjectversion": event.originator_version,
-        "recordedat": utc_text(event.timestamp),
-        "actor": event.actor,
-        "commandid": event.command_id,
+        "data": {key: value for key, value in attributes.items() if key not in _COMMON},
+        "subjectversion": version,
+        "recordedat": utc_text(recorded),
+        "actor": attributes["actor"],
+        "commandid": attributes["command_id"],
     }
     optional = {
-        "causationid": event.causation_id,
-        "correlationid": event.correlation_id,
-        "commanddigest": event.command_digest,
-        "pii": event.pii,
-        "prevhash": event.prev_hash,
-        "hash": event.hash,
+        "causationid": attributes["causation_id"],
+        "correlationid": attributes["correlation_id"],
+        "commanddigest": attributes["command_digest"],
+        "pii": attributes["pii"],
+        "prevhash": attributes["prev_hash"],
+        "hash": attributes["hash"],
         "position": position,
     }
     envelope.update({key: value for key, value in optional.items() if value is not None})

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 import orjson
@@ -138,18 +139,35 @@ class Relay:
             self.published = position
             PUBLISHED.set(self.published)
             log.info("relay leading; resuming after position %d", self.published)
+            await self._publish_pages(producer, stop)
+        finally:
+            await producer.stop()
+
+    async def _publish_pages(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
+        """Publish page after page; the next page is read from the store while this one's transaction commits."""
+        config = self.config
+        read = self._read_after(self.published)
+        try:
             while not stop.is_set():
-                batch = await to_thread.run_sync(records_after, self.ledger, self.published, config.batch_size)
+                batch = await read
                 if not batch:
                     await to_thread.run_sync(self.lag)
                     await pause(stop, config.poll_seconds)
+                    read = self._read_after(self.published)
                     continue
+                read = self._read_after(batch[-1].position)
                 await _publish(producer, config.topic, batch)
                 self.published = batch[-1].position
                 log.debug("published positions %d..%d", batch[0].position, self.published)
                 PUBLISHED.set(self.published)
         finally:
-            await producer.stop()
+            read.cancel()  # a page read ahead and not published: the next leader reads it again
+            with suppress(BaseException):
+                await read
+
+    def _read_after(self, position: int) -> asyncio.Task[list[Record]]:
+        """Start reading the page after `position` (in a worker thread)."""
+        return asyncio.ensure_future(to_thread.run_sync(records_after, self.ledger, position, self.config.batch_size))
 
 
 async def _publish(producer: AIOKafkaProducer, topic: str, batch: Sequence[Record]) -> None:
