@@ -25,7 +25,10 @@ def utc_text(moment: datetime) -> str:
     """A moment as canonical text: UTC, ISO 8601, microseconds, `Z`."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous: give a timezone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year >= 1000:  # the same text as strftime below, ten times faster (every event has two moments)
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_bytes(document: Mapping[str, Any]) -> bytes:

@@ -50,12 +50,13 @@ def stored_envelope(
 def _envelope(
     name: str, subject_id: UUID, version: int, recorded: datetime, attributes: dict[str, Any], *, position: int | None
 ) -> dict[str, Any]:
+    subject = str(subject_id)
     envelope: dict[str, Any] = {
         "specversion": SPEC_VERSION,
         "id": str(event_id_of(subject_id, version)),
         "source": LEDGER_SOURCE,
         "type": event_type(name),
-        "subject": str(subject_id),
+        "subject": subject,
         "time": utc_text(datetime.fromisoformat(attributes["occurred_at"])),
         "datacontenttype": "application/json",
         "dataschema": data_schema(name),
