@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -97,6 +97,12 @@ class KeyStore(Protocol):
     def create(self, subject_id: str) -> bytes:
         """Create the subject's key, or return the one that already exists; SubjectErasedError if erased."""
 
+    def create_many(self, keys: Mapping[str, bytes]) -> dict[str, bytes | None]:
+        """Store these new keys of subjects that have none, in one transaction; the key each subject has now.
+
+        A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
+        """
+
     def destroy(self, subject_id: str) -> bool:
         """Erase the subject for good; True if a key was destroyed by this call."""
 
@@ -165,6 +171,34 @@ class SqlKeyStore:
         if stored is None:
             raise RuntimeError(f"the key row of subject {subject_id} vanished; rows of subject_keys are never deleted")
         return _open(self._master, subject_id, stored.key_id, stored.wrapped_key)
+
+    def create_many(self, keys: Mapping[str, bytes]) -> dict[str, bytes | None]:
+        """Store these new keys of subjects that have none, in one transaction; the key each subject has now.
+
+        A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
+        """
+        if not keys:
+            return {}
+        now = self._clock()
+        rows = [
+            {"subject_id": subject_id, "key_id": self._master.key_id,
+             "wrapped_key": self._master.wrap(subject_id, key), "created_at": now}
+            for subject_id, key in sorted(keys.items())  # in one order, so two batches never deadlock
+        ]  # fmt: skip
+        query = select(subject_keys.c.subject_id, subject_keys.c.key_id, subject_keys.c.wrapped_key).where(
+            subject_keys.c.subject_id.in_(sorted(keys))
+        )
+        with begin(self._engine) as connection:
+            upsert(connection, subject_keys, rows)  # conflicting inserts in flight are waited for
+            stored = connection.execute(query).all()
+        held: dict[str, bytes | None] = {}
+        for row in stored:
+            held[row.subject_id] = (
+                None if row.wrapped_key is None else _open(self._master, row.subject_id, row.key_id, row.wrapped_key)
+            )
+        if missing := sorted(set(keys) - set(held)):
+            raise RuntimeError(f"the key rows of {len(missing)} subjects vanished; subject_keys rows are never deleted")
+        return held
 
     def destroy(self, subject_id: str) -> bool:
         """Erase the subject for good; True if a key was destroyed by this call."""
