@@ -94,7 +94,9 @@ def execute_many(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
 def _attempt(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     """One try: decide everything on the state as stored now, store the new keys, then save the subjects."""
     loaded: dict[UUID, _Loaded] = {}
-    with ledger.making_keys(NewKeys()) as new_keys:
+    new_keys = NewKeys()
+    ledger.cipher.prefetch({str(step.subject_id) for step in steps}, new_keys)  # one read for every subject's key
+    with ledger.making_keys(new_keys):
         results = [_decide(ledger, loaded, step) for step in steps]
     changed = {entry.subject.id: entry.subject for entry in loaded.values() if entry.subject.pending_events}
     # A key without events is harmless, an event without its key is not: the keys go first.

@@ -7,7 +7,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -47,7 +48,12 @@ class NewKeys(dict[str, bytes]):
     """Keys made for subjects while a batch is decided, written together by `PiiCipher.store_new_keys`.
 
     Until then they are nowhere but here: tokens made under them must not be stored before the keys are.
+    `absent`: the subjects `PiiCipher.prefetch` found without a key, so none is looked for again.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.absent: set[str] = set()
 
 
 class PiiCipher:
@@ -74,6 +80,9 @@ class PiiCipher:
         """
         if new_keys is not None and subject_id in new_keys:
             aead = AESGCM(new_keys[subject_id])
+        elif new_keys is not None and subject_id in new_keys.absent:
+            new_keys[subject_id] = key = AESGCM.generate_key(bit_length=256)
+            aead = AESGCM(key)
         else:
             aead = self._aead(subject_id, create=True, new_keys=new_keys)
         nonce = os.urandom(_NONCE_BYTES)
@@ -100,20 +109,29 @@ class PiiCipher:
             raise PiiTokenError(f"the token of subject {subject_id} holds no personal-data record")
         return pii
 
+    def prefetch(self, subject_ids: Iterable[str], new_keys: NewKeys) -> None:
+        """Read the keys of the subjects not cached in one go: cached now, or noted absent in `new_keys`.
+
+        An erased subject is neither: encrypting for it asks the key store, which refuses it.
+        """
+        now = time.monotonic()
+        with self._lock:
+            wanted = {s for s in subject_ids if (cached := self._cache.get(s)) is None or cached[1] <= now}
+            erasures = self._erasures
+        found = self._keys.get_many(wanted)
+        new_keys.absent |= wanted - set(found)
+        self._remember({s: AESGCM(key) for s, key in found.items() if key is not None}, erasures, now)
+
     def store_new_keys(self, new_keys: NewKeys) -> None:
         """Write the keys made in `new_keys` in one transaction; KeyRaceError if any subject had one meanwhile."""
         if not new_keys:
             return
-        stored = self._keys.create_many(new_keys)
-        lost = [subject_id for subject_id, key in new_keys.items() if stored.get(subject_id) != key]
         now = time.monotonic()
         with self._lock:
-            for subject_id, key in new_keys.items():
-                if subject_id not in lost:
-                    self._cache[subject_id] = (AESGCM(key), now + self._cache_seconds)
-                    self._cache.move_to_end(subject_id)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            erasures = self._erasures
+        stored = self._keys.create_many(new_keys)
+        lost = [subject_id for subject_id, key in new_keys.items() if stored.get(subject_id) != key]
+        self._remember({s: AESGCM(key) for s, key in new_keys.items() if s not in lost}, erasures, now)
         if lost:
             raise KeyRaceError(f"{len(lost)} subject(s) got a key, or were erased, from another writer meanwhile")
 
@@ -156,13 +174,19 @@ class PiiCipher:
                 return AESGCM(key)
             key = self._keys.create(subject_id)
         aead = AESGCM(key)
+        self._remember({subject_id: aead}, erasures, now)
+        return aead
+
+    def _remember(self, ciphers: Mapping[str, AESGCM], erasures: int, now: float) -> None:
+        """Cache keys read at `now`, unless an erasure came since (`erasures` is the count when they were read)."""
         with self._lock:
-            if erasures == self._erasures:
+            if erasures != self._erasures:
+                return
+            for subject_id, aead in ciphers.items():
                 self._cache[subject_id] = (aead, now + self._cache_seconds)
                 self._cache.move_to_end(subject_id)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return aead
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
 
 def _token_bytes(subject_id: str, token: str) -> bytes:

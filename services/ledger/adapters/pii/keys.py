@@ -6,13 +6,13 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Select, select, update
+from sqlalchemy import Connection, Select, select, update
 
 from services.ledger.adapters.tables import migrate, subject_keys
 from services.platform.sql import WAL, begin, engine_for, upsert
@@ -103,6 +103,9 @@ class KeyStore(Protocol):
         A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
         """
 
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The keys of those subjects that have a row, in one read; None: erased. A subject without one is left out."""
+
     def destroy(self, subject_id: str) -> bool:
         """Erase the subject for good; True if a key was destroyed by this call."""
 
@@ -185,19 +188,29 @@ class SqlKeyStore:
              "wrapped_key": self._master.wrap(subject_id, key), "created_at": now}
             for subject_id, key in sorted(keys.items())  # in one order, so two batches never deadlock
         ]  # fmt: skip
-        query = select(subject_keys.c.subject_id, subject_keys.c.key_id, subject_keys.c.wrapped_key).where(
-            subject_keys.c.subject_id.in_(sorted(keys))
-        )
         with begin(self._engine) as connection:
             upsert(connection, subject_keys, rows)  # conflicting inserts in flight are waited for
-            stored = connection.execute(query).all()
-        held: dict[str, bytes | None] = {}
-        for row in stored:
-            held[row.subject_id] = (
-                None if row.wrapped_key is None else _open(self._master, row.subject_id, row.key_id, row.wrapped_key)
-            )
+            held = self._read(connection, keys)
         if missing := sorted(set(keys) - set(held)):
             raise RuntimeError(f"the key rows of {len(missing)} subjects vanished; subject_keys rows are never deleted")
+        return held
+
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The keys of those subjects that have a row, in one read; None: erased. A subject without one is left out."""
+        if not subject_ids:
+            return {}
+        with begin(self._engine) as connection:
+            return self._read(connection, subject_ids)
+
+    def _read(self, connection: Connection, subject_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The stored key of each of these subjects that has a row (None: erased), checked against the master key."""
+        columns = subject_keys.c
+        query = select(columns.subject_id, columns.key_id, columns.wrapped_key).where(
+            columns.subject_id.in_(sorted(subject_ids))
+        )
+        held: dict[str, bytes | None] = {}
+        for subject_id, key_id, wrapped in connection.execute(query).tuples():
+            held[subject_id] = None if wrapped is None else _open(self._master, subject_id, key_id, wrapped)
         return held
 
     def destroy(self, subject_id: str) -> bool:
