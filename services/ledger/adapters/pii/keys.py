@@ -209,7 +209,7 @@ class SqlKeyStore:
             columns.subject_id.in_(sorted(subject_ids))
         )
         held: dict[str, bytes | None] = {}
-        for subject_id, key_id, wrapped in connection.execute(query).tuples():
+        for subject_id, key_id, wrapped in connection.execute(query):
             held[subject_id] = None if wrapped is None else _open(self._master, subject_id, key_id, wrapped)
         return held
 
