@@ -1,15 +1,17 @@
 """Runs a command of the public contract: opened, its dates checked, decided once per command id.
 
-The one way in for every sender of a command: the HTTP API, the Kafka command consumer and the
-scheduler call `Commands.handle`, which looks the command up in the registry and runs its use case
-through `Ledger.execute`, where a repeat is told from a new command (idempotency); the access-report
-answer passes its own decision to the same `Ledger.execute`.
+The one way in for every sender of a command: the HTTP API and the scheduler call `Commands.handle`,
+which looks the command up in the registry and runs its use case through `Ledger.execute`, where a
+repeat is told from a new command (idempotency); the access-report answer passes its own decision to
+the same `Ledger.execute`. The Kafka consumer takes its records in batches and calls
+`Commands.handle_many`: the same use cases, the same repeat check (services.ledger.application.batch),
+and all the batch's subjects saved in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,9 +20,10 @@ from uuid import UUID
 from schemas import commands as c
 from schemas.envelope import canonical_bytes
 from services.ledger.adapters.pii.sealing import SealingKey, opened
+from services.ledger.application.batch import REFUSALS, Result, Step, execute_many
 from services.ledger.application.identity import SubjectIds
 from services.ledger.application.ledger import Ledger, Outcome
-from services.ledger.application.registry import REGISTRY
+from services.ledger.application.registry import REGISTRY, CommandSpec
 from services.ledger.domain.calendar import kazakh_day
 from services.ledger.domain.errors import InvalidCommandError
 from services.ledger.domain.state import Context
@@ -50,23 +53,63 @@ class Commands:
         Sealed personal data is opened first (SealedDataError when it cannot be), so the rules, the
         digest and the encryption under the subject's key see exactly what a command in clear gives.
         """
+        spec, step = self._step(Submitted(subject_id, command, actor, now, frozenset(scopes)))
+        try:
+            return self.ledger.execute(step.subject_id, step.ctx, step.decide)
+        finally:
+            if spec.settle is not None:
+                spec.settle(self, subject_id)
+
+    def handle_many(self, batch: Sequence[Submitted]) -> list[Result]:
+        """Apply many commands as `handle` applies one, saved together; per command its outcome or its refusal.
+
+        A command refused (one of batch.REFUSALS) refuses only itself; anything else is raised, and then
+        nothing of the batch was saved (unless it had fallen back to writing its commands one by one).
+        """
+        prepared: list[tuple[CommandSpec[Any], Step] | Exception] = []
+        for submitted in batch:
+            try:
+                prepared.append(self._step(submitted))
+            except REFUSALS as refusal:
+                prepared.append(refusal)
+        ready = [entry for entry in prepared if not isinstance(entry, Exception)]
+        try:
+            done = iter(execute_many(self.ledger, [step for _, step in ready]))
+            return [entry if isinstance(entry, Exception) else next(done) for entry in prepared]
+        finally:
+            settles = dict.fromkeys((step.subject_id, spec.settle) for spec, step in ready if spec.settle)
+            for subject_id, settle in settles:
+                if settle is not None:
+                    settle(self, subject_id)
+
+    def _step(self, submitted: Submitted) -> tuple[CommandSpec[Any], Step]:
+        """The command's entry and its step: opened, its dates checked, its Context with the command's digest."""
+        subject_id, command, now = submitted.subject_id, submitted.command, submitted.now
         spec = REGISTRY.of(command)
         command = opened(command, subject_id, self.sealing_key)
-        check_dates(command, now, kazakh_day(now), late_entry=LATE_ENTRY_SCOPE in scopes)
+        check_dates(command, now, kazakh_day(now), late_entry=LATE_ENTRY_SCOPE in submitted.scopes)
         ctx = Context(
             command_id=command.command_id,
-            actor=actor,
+            actor=submitted.actor,
             now=now,
             occurred_at=command.occurred_at,
             correlation_id=command.correlation_id,
             causation_id=command.causation_id,
             command_digest=digest(command),
         )
-        try:
-            return self.ledger.execute(subject_id, ctx, lambda subject: spec.decide(self, command, subject, ctx))
-        finally:
-            if spec.settle is not None:
-                spec.settle(self, subject_id)
+        opened_command = command
+        return spec, Step(subject_id, ctx, lambda subject: spec.decide(self, opened_command, subject, ctx))
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A command to apply, as `Commands.handle` takes one: its subject, who sends it, when, with which scopes."""
+
+    subject_id: UUID
+    command: c.AnyCommand
+    actor: str
+    now: datetime
+    scopes: frozenset[str] = frozenset()
 
 
 BACKDATING = timedelta(days=30)  # how far back a channel may date a paper application or request

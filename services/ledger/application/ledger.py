@@ -11,7 +11,9 @@ Personal data is encrypted under the subject's key before the domain sees it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import takewhile
@@ -23,13 +25,15 @@ from eventsourcing.persistence import IntegrityError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from schemas.envelope import event_hash
-from services.ledger.adapters.pii.cipher import PiiCipher
+from services.ledger.adapters.pii.cipher import NewKeys, PiiCipher
 from services.ledger.application.contract import to_envelope
 from services.ledger.domain.events import SubjectEvent, event_id_of
 from services.ledger.domain.state import Context, WorkingDays
 from services.ledger.domain.subject import DataSubject
 
 CONFLICT_RETRIES = 10  # with a growing random wait, two busy writers of one subject both get through
+# While a batch is decided (services.ledger.application.batch), new subjects' keys are made here, stored with it.
+_NEW_KEYS: ContextVar[NewKeys | None] = ContextVar("new_keys", default=None)
 
 
 class ConcurrentWriteError(Exception):
@@ -95,11 +99,23 @@ class Ledger(Application[UUID]):
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
 
     def encrypt(self, subject: DataSubject, pii: Mapping[str, object] | None) -> str | None:
-        """Encrypt personal data under the subject's key; an erased subject is refused first."""
+        """Encrypt personal data under the subject's key; an erased subject is refused first.
+
+        A new subject's key is created in the key store at once, or, while `making_keys`, in that batch's keys.
+        """
         if not pii:
             return None
         subject.check_not_erased()
-        return self.cipher.encrypt(str(subject.id), pii)
+        return self.cipher.encrypt(str(subject.id), pii, new_keys=_NEW_KEYS.get())
+
+    @contextmanager
+    def making_keys(self, new_keys: NewKeys) -> Iterator[NewKeys]:
+        """Within: keys for subjects that have none are made into `new_keys`, for the caller to store first."""
+        token = _NEW_KEYS.set(new_keys)
+        try:
+            yield new_keys
+        finally:
+            _NEW_KEYS.reset(token)
 
     def erased(self, subject_id: UUID) -> bool:
         """Whether the subject's personal data was erased (PersonalDataErased recorded)."""

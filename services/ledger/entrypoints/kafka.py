@@ -1,5 +1,9 @@
-"""The Kafka command API: consent.commands.v1 and consent.acks.v1 in, events stored, each record acked once handled.
+"""The Kafka command API: consent.commands.v1 and consent.acks.v1 in, events stored, offsets committed after.
 
+Records are taken in batches (a poll of up to BATCH_RECORDS): each is screened, the commands are
+decided and saved together (Commands.handle_many: one store transaction), the dead letters are
+published, and then the batch's offsets are committed; a crash before the commit delivers the batch
+again, and the command ids make each repeat record nothing (docs/decisions/0014-batched-command-writes.md).
 A record that is not a valid command, or that a rule refuses, goes to consent.deadletter.v1 with the
 reason, its key, partition and offset and the SHA-256 of its value, never the value itself (it may
 hold personal data) — nothing is dropped silently. Personal data travels on Kafka only sealed to the
@@ -11,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
+from uuid import UUID
 
 from aiokafka import ConsumerRecord
 from anyio import to_thread
@@ -27,9 +33,12 @@ from schemas.sealed import in_clear
 from services.ledger.adapters.pii.keys import SubjectErasedError
 from services.ledger.adapters.pii.sealing import SealedDataError, problems
 from services.ledger.adapters.store import STORE_AWAY
+from services.ledger.application.batch import REFUSALS
+from services.ledger.application.commands import Submitted
+from services.ledger.application.ledger import Outcome
 from services.ledger.application.registry import REGISTRY
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
+from services.ledger.domain.errors import RuleViolationError
 from services.platform.deadletter import dead_letter
 from services.platform.tasks import start_when_reachable
 from services.platform.topics import TopicSpec
@@ -40,6 +49,7 @@ GROUP_ID = "consent-ledger"
 KAFKA_ACTOR = "kafka"
 RETRY_DELAY_SECONDS = 1.0
 MAX_ATTEMPTS = 5  # then a record that keeps failing goes to the dead letters instead of blocking its partition
+BATCH_RECORDS = 500  # records taken per poll, decided and saved in one transaction
 
 
 @dataclass(frozen=True)
@@ -80,61 +90,135 @@ def _refusal(key: bytes | None, command: c.AnyCommand, acknowledgement: bool) ->
 
 
 def apply(wired: LedgerServices, command: c.AnyCommand) -> DeadLetter | None:
-    """Apply a screened command; a refusal becomes a dead letter, a passing failure raises (to be retried)."""
+    """Apply a screened command alone; a refusal becomes a dead letter, a passing failure raises (to be retried)."""
     assert command.subject_id is not None  # noqa: S101 - screen() let only commands with a subject through
     try:
-        outcome = wired.commands.handle(
-            command.subject_id, command, actor=command.actor or KAFKA_ACTOR, now=wired.clock()
-        )
-    except RuleViolationError as refusal:
-        return DeadLetter(refusal.rule, refusal.message)
-    except SubjectErasedError as erased:
-        return DeadLetter("subject_erased", str(erased))
-    except SealedDataError as sealed:
-        return DeadLetter(sealed.rule, str(sealed))
-    except (InvalidCommandError, ValueError, OverflowError) as invalid:
-        return DeadLetter("invalid", str(invalid))
-    log.info("applied %s %s: %d event(s)%s", command.type, command.command_id, len(outcome.event_ids),
-             " (repeat)" if outcome.replayed else "")  # fmt: skip
+        wired.commands.handle(command.subject_id, command, actor=command.actor or KAFKA_ACTOR, now=wired.clock())
+    except REFUSALS as refusal:
+        return refused(refusal)
     return None
 
 
+def apply_many(wired: LedgerServices, commands: Sequence[c.AnyCommand]) -> list[DeadLetter | None]:
+    """Apply screened commands as one batch (one transaction); per command its dead letter, or None once recorded."""
+    now = wired.clock()
+    batch = [Submitted(_subject(cmd), cmd, cmd.actor or KAFKA_ACTOR, now) for cmd in commands]
+    results = wired.commands.handle_many(batch)
+    outcomes = [result for result in results if isinstance(result, Outcome)]
+    repeats = sum(outcome.replayed for outcome in outcomes)
+    log.info("applied a batch of %d command(s): %d recorded, %d repeat(s), %d refused",
+             len(results), len(outcomes) - repeats, repeats, len(results) - len(outcomes))  # fmt: skip
+    return [None if isinstance(result, Outcome) else refused(result) for result in results]
+
+
+def _subject(command: c.AnyCommand) -> UUID:
+    assert command.subject_id is not None  # noqa: S101 - screen() let only commands with a subject through
+    return command.subject_id
+
+
+def refused(refusal: Exception) -> DeadLetter:
+    """The dead letter of a command refused by a rule, an erased subject, sealed data or invalid content."""
+    if isinstance(refusal, RuleViolationError):
+        return DeadLetter(refusal.rule, refusal.message)
+    if isinstance(refusal, SubjectErasedError):
+        return DeadLetter("subject_erased", str(refusal))
+    if isinstance(refusal, SealedDataError):
+        return DeadLetter(refusal.rule, str(refusal))
+    return DeadLetter("invalid", str(refusal))
+
+
+class _Again(Exception):
+    """A record failed for a reason of its own fewer than MAX_ATTEMPTS times: the batch is read again."""
+
+
+class _Batches:
+    """Turns a batch of records into their dead letters (None: applied), counting each record's failed attempts."""
+
+    def __init__(self, wired: LedgerServices) -> None:
+        self.wired = wired
+        self.attempts: dict[tuple[str, int, int], int] = {}  # (topic, partition, offset) -> failed attempts
+
+    async def letters(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter | None]:
+        """Screen every record, then apply the commands together; STORE_AWAY and _Again leave it to be read again.
+
+        If the batch fails for another reason, its commands are applied one by one (a repeat of one
+        already recorded records nothing), so the record at fault is found and, after MAX_ATTEMPTS, dead-lettered.
+        """
+        acks = self.wired.settings.acks_topic
+        letters: list[DeadLetter | None] = []
+        commands: dict[int, c.AnyCommand] = {}
+        for index, record in enumerate(records):
+            screened = screen(record.key, record.value or b"", acknowledgement=record.topic == acks)
+            letters.append(screened if isinstance(screened, DeadLetter) else None)
+            if not isinstance(screened, DeadLetter):
+                commands[index] = screened
+        try:
+            applied = await to_thread.run_sync(apply_many, self.wired, list(commands.values()))
+        except STORE_AWAY:
+            raise
+        except Exception:
+            log.exception("a batch of %d record(s) not applied; its commands are applied one by one", len(records))
+            applied = [await self._alone(records[index], command) for index, command in commands.items()]
+        for index, letter in zip(commands, applied, strict=True):
+            letters[index] = letter
+        for record in records:
+            self.attempts.pop((record.topic, record.partition, record.offset), None)
+        return letters
+
+    async def _alone(self, record: ConsumerRecord[bytes, bytes], command: c.AnyCommand) -> DeadLetter | None:
+        """One command applied by itself; a failure counts against its record (STORE_AWAY never does)."""
+        place = (record.topic, record.partition, record.offset)
+        try:
+            return await to_thread.run_sync(apply, self.wired, command)
+        except STORE_AWAY:
+            raise
+        except Exception as error:
+            self.attempts[place] = self.attempts.get(place, 0) + 1
+            if self.attempts[place] < MAX_ATTEMPTS:
+                log.exception("record %s@%d/%d not applied; it will be retried", *place)
+                raise _Again from error
+            return DeadLetter("failed", f"{type(error).__name__} after {MAX_ATTEMPTS} attempts")
+
+
 def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaBroker:
-    """A FastStream broker whose subscriber applies consent.commands.v1 to the ledger."""
+    """A FastStream broker whose batch subscriber applies consent.commands.v1 and consent.acks.v1 to the ledger.
+
+    Each poll's records are screened and applied together (one store transaction), their dead letters
+    published, and only then their offsets committed: a crash before the commit delivers them again,
+    and their command ids make every repeat record nothing.
+    """
     settings = wired.settings
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-ledger", enable_idempotence=True)
-    attempts: dict[tuple[int, int], int] = {}  # (partition, offset) -> failed attempts
+    batches = _Batches(wired)
 
     @broker.subscriber(
         settings.commands_topic,
         settings.acks_topic,
         group_id=group_id,
+        batch=True,
+        max_records=BATCH_RECORDS,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
     )
     async def on_command(message: KafkaMessage) -> None:
-        record = cast("ConsumerRecord[bytes, bytes]", message.raw_message)  # one record per call, never a batch
-        place = (record.partition, record.offset)
-        screened = screen(record.key, message.body, acknowledgement=record.topic == settings.acks_topic)
+        records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
         try:
-            letter = screened if isinstance(screened, DeadLetter) else await to_thread.run_sync(apply, wired, screened)
-        except STORE_AWAY as error:  # not the record's fault: it waits, however long the database is away
-            log.warning("record %s@%d/%d waits for the store: %s", record.topic, *place, type(error).__name__)
+            letters = await batches.letters(records)
+        except STORE_AWAY as error:  # not the records' fault: they wait, however long the database is away
+            first = records[0]
+            log.warning("a batch of %d record(s) from %s@%d/%d waits for the store: %s", len(records), first.topic,
+                        first.partition, first.offset, type(error).__name__)  # fmt: skip
+            await asyncio.sleep(RETRY_DELAY_SECONDS)
+            await message.nack()  # rewinds every partition of the batch to its first record
+            return
+        except _Again:
             await asyncio.sleep(RETRY_DELAY_SECONDS)
             await message.nack()
             return
-        except Exception as error:
-            attempts[place] = attempts.get(place, 0) + 1
-            if attempts[place] < MAX_ATTEMPTS:
-                log.exception("record %s@%d/%d not applied; it will be retried", record.topic, *place)
-                await asyncio.sleep(RETRY_DELAY_SECONDS)
-                await message.nack()
-                return
-            letter = DeadLetter("failed", f"{type(error).__name__} after {MAX_ATTEMPTS} attempts")
-        attempts.pop(place, None)
-        if letter is not None:
-            await dead_letter(broker, settings.deadletter_topic, record, letter.rule, letter.reason)
-        await message.ack()
+        for record, letter in zip(records, letters, strict=True):
+            if letter is not None:
+                await dead_letter(broker, settings.deadletter_topic, record, letter.rule, letter.reason)
+        await message.ack()  # commits the offsets after the whole batch: saved first, then committed
 
     return broker
 

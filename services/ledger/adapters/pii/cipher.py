@@ -7,7 +7,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -15,7 +16,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.ledger.adapters.pii.keys import KeyStore, SubjectErasedError
 
-__all__ = ["TOKEN_PREFIX", "NoSubjectKeyError", "PiiCipher", "PiiTokenError", "SubjectErasedError"]
+__all__ = [
+    "TOKEN_PREFIX", "KeyRaceError", "NewKeys", "NoSubjectKeyError", "PiiCipher", "PiiTokenError", "SubjectErasedError",
+]  # fmt: skip
 
 TOKEN_PREFIX = "pii.v1."  # noqa: S105 - a format marker, not a secret
 _NONCE_BYTES = 12
@@ -37,6 +40,22 @@ class PiiTokenError(ValueError):
     """A token is not the subject's personal data: malformed, altered, or made for another subject."""
 
 
+class KeyRaceError(Exception):
+    """Another writer stored a key (or erased the subject) first: what was encrypted under the new key is void."""
+
+
+class NewKeys(dict[str, bytes]):
+    """Keys made for subjects while a batch is decided, written together by `PiiCipher.store_new_keys`.
+
+    Until then they are nowhere but here: tokens made under them must not be stored before the keys are.
+    `absent`: the subjects `PiiCipher.prefetch` found without a key, so none is looked for again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.absent: set[str] = set()
+
+
 class PiiCipher:
     """Encrypts and decrypts a subject's personal data; erasing the subject destroys its key.
 
@@ -53,9 +72,19 @@ class PiiCipher:
         self._lock = threading.Lock()
         self._erasures = 0  # bumped by erase(), so a key read from the store before it is not cached
 
-    def encrypt(self, subject_id: str, pii: Mapping[str, object]) -> str:
-        """A text token of the personal data that only the subject's key opens, and only for that subject."""
-        aead = self._aead(subject_id, create=True)
+    def encrypt(self, subject_id: str, pii: Mapping[str, object], *, new_keys: NewKeys | None = None) -> str:
+        """A text token of the personal data that only the subject's key opens, and only for that subject.
+
+        With `new_keys` a subject without a key gets one there, not in the key store: the caller stores
+        them all at once (`store_new_keys`) before anything encrypted under them.
+        """
+        if new_keys is not None and subject_id in new_keys:
+            aead = AESGCM(new_keys[subject_id])
+        elif new_keys is not None and subject_id in new_keys.absent:
+            new_keys[subject_id] = key = AESGCM.generate_key(bit_length=256)
+            aead = AESGCM(key)
+        else:
+            aead = self._aead(subject_id, create=True, new_keys=new_keys)
         nonce = os.urandom(_NONCE_BYTES)
         plain = orjson.dumps(dict(pii), option=orjson.OPT_SORT_KEYS)
         sealed = aead.encrypt(nonce, plain, subject_id.encode())
@@ -80,6 +109,32 @@ class PiiCipher:
             raise PiiTokenError(f"the token of subject {subject_id} holds no personal-data record")
         return pii
 
+    def prefetch(self, subject_ids: Iterable[str], new_keys: NewKeys) -> None:
+        """Read the keys of the subjects not cached in one go: cached now, or noted absent in `new_keys`.
+
+        An erased subject is neither: encrypting for it asks the key store, which refuses it.
+        """
+        now = time.monotonic()
+        with self._lock:
+            wanted = {s for s in subject_ids if (cached := self._cache.get(s)) is None or cached[1] <= now}
+            erasures = self._erasures
+        found = self._keys.get_many(wanted)
+        new_keys.absent |= wanted - set(found)
+        self._remember({s: AESGCM(key) for s, key in found.items() if key is not None}, erasures, now)
+
+    def store_new_keys(self, new_keys: NewKeys) -> None:
+        """Write the keys made in `new_keys` in one transaction; KeyRaceError if any subject had one meanwhile."""
+        if not new_keys:
+            return
+        now = time.monotonic()
+        with self._lock:
+            erasures = self._erasures
+        stored = self._keys.create_many(new_keys)
+        lost = [subject_id for subject_id, key in new_keys.items() if stored.get(subject_id) != key]
+        self._remember({s: AESGCM(key) for s, key in new_keys.items() if s not in lost}, erasures, now)
+        if lost:
+            raise KeyRaceError(f"{len(lost)} subject(s) got a key, or were erased, from another writer meanwhile")
+
     def is_erased(self, subject_id: str) -> bool:
         """Whether the subject was erased, as the key store says now (the cache is not asked)."""
         return self._keys.is_destroyed(subject_id)
@@ -93,8 +148,11 @@ class PiiCipher:
                 self._erasures += 1
                 self._cache.pop(subject_id, None)
 
-    def _aead(self, subject_id: str, *, create: bool, fresh: bool = False) -> AESGCM:
-        """The subject's cipher, from the cache (unless `fresh`) or the key store (creating the key if asked)."""
+    def _aead(self, subject_id: str, *, create: bool, fresh: bool = False, new_keys: NewKeys | None = None) -> AESGCM:
+        """The subject's cipher, from the cache (unless `fresh`) or the key store (creating the key if asked).
+
+        A key created goes to the key store, or into `new_keys` when given (then it is not cached yet).
+        """
         now = time.monotonic()
         with self._lock:
             cached = None if fresh else self._cache.get(subject_id)
@@ -111,15 +169,24 @@ class PiiCipher:
         if key is None:
             if not create:
                 raise NoSubjectKeyError(subject_id)
+            if new_keys is not None:
+                new_keys[subject_id] = key = AESGCM.generate_key(bit_length=256)
+                return AESGCM(key)
             key = self._keys.create(subject_id)
         aead = AESGCM(key)
+        self._remember({subject_id: aead}, erasures, now)
+        return aead
+
+    def _remember(self, ciphers: Mapping[str, AESGCM], erasures: int, now: float) -> None:
+        """Cache keys read at `now`, unless an erasure came since (`erasures` is the count when they were read)."""
         with self._lock:
-            if erasures == self._erasures:
+            if erasures != self._erasures:
+                return
+            for subject_id, aead in ciphers.items():
                 self._cache[subject_id] = (aead, now + self._cache_seconds)
                 self._cache.move_to_end(subject_id)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return aead
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
 
 def _token_bytes(subject_id: str, token: str) -> bytes:

@@ -6,13 +6,13 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Select, select, update
+from sqlalchemy import Connection, Select, select, update
 
 from services.ledger.adapters.tables import migrate, subject_keys
 from services.platform.sql import WAL, begin, engine_for, upsert
@@ -97,6 +97,15 @@ class KeyStore(Protocol):
     def create(self, subject_id: str) -> bytes:
         """Create the subject's key, or return the one that already exists; SubjectErasedError if erased."""
 
+    def create_many(self, keys: Mapping[str, bytes]) -> dict[str, bytes | None]:
+        """Store these new keys of subjects that have none, in one transaction; the key each subject has now.
+
+        A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
+        """
+
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The keys of those subjects that have a row, in one read; None: erased. A subject without one is left out."""
+
     def destroy(self, subject_id: str) -> bool:
         """Erase the subject for good; True if a key was destroyed by this call."""
 
@@ -165,6 +174,44 @@ class SqlKeyStore:
         if stored is None:
             raise RuntimeError(f"the key row of subject {subject_id} vanished; rows of subject_keys are never deleted")
         return _open(self._master, subject_id, stored.key_id, stored.wrapped_key)
+
+    def create_many(self, keys: Mapping[str, bytes]) -> dict[str, bytes | None]:
+        """Store these new keys of subjects that have none, in one transaction; the key each subject has now.
+
+        A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
+        """
+        if not keys:
+            return {}
+        now = self._clock()
+        rows = [
+            {"subject_id": subject_id, "key_id": self._master.key_id,
+             "wrapped_key": self._master.wrap(subject_id, key), "created_at": now}
+            for subject_id, key in sorted(keys.items())  # in one order, so two batches never deadlock
+        ]  # fmt: skip
+        with begin(self._engine) as connection:
+            upsert(connection, subject_keys, rows)  # conflicting inserts in flight are waited for
+            held = self._read(connection, keys)
+        if missing := sorted(set(keys) - set(held)):
+            raise RuntimeError(f"the key rows of {len(missing)} subjects vanished; subject_keys rows are never deleted")
+        return held
+
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The keys of those subjects that have a row, in one read; None: erased. A subject without one is left out."""
+        if not subject_ids:
+            return {}
+        with begin(self._engine) as connection:
+            return self._read(connection, subject_ids)
+
+    def _read(self, connection: Connection, subject_ids: Collection[str]) -> dict[str, bytes | None]:
+        """The stored key of each of these subjects that has a row (None: erased), checked against the master key."""
+        columns = subject_keys.c
+        query = select(columns.subject_id, columns.key_id, columns.wrapped_key).where(
+            columns.subject_id.in_(sorted(subject_ids))
+        )
+        held: dict[str, bytes | None] = {}
+        for subject_id, key_id, wrapped in connection.execute(query):
+            held[subject_id] = None if wrapped is None else _open(self._master, subject_id, key_id, wrapped)
+        return held
 
     def destroy(self, subject_id: str) -> bool:
         """Erase the subject for good; True if a key was destroyed by this call."""
