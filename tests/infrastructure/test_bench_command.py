@@ -50,9 +50,10 @@ def test_a_bench_path_writes_a_json_line_with_every_field_and_leaves_nothing_run
     assert result.exit_code == 0, result.output
     lines = [orjson.loads(text) for text in out.read_bytes().splitlines()]
     assert [item["path"] for item in lines] == ["http_commands"]
-    assert FIELDS <= lines[0].keys()
-    assert lines[0]["unit"] == "commands/s" and isinstance(lines[0]["met"], bool)
-    assert lines[0]["value"] > 0 and lines[0]["ceiling"] > 0 and lines[0]["peak_rss_mb"] > 0
+    assert lines[0].keys() >= FIELDS
+    assert lines[0]["unit"] == "commands/s"
+    assert isinstance(lines[0]["met"], bool)
+    assert min(lines[0]["value"], lines[0]["ceiling"], lines[0]["peak_rss_mb"]) > 0
     assert {"p50_ms", "p99_ms"} <= lines[0]["detail"].keys()
     assert len(started) == 2  # the ledger and the trivial app
     for process, log in started:
@@ -70,7 +71,7 @@ def test_bench_evidence_still_runs_and_writes_its_two_lines(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     lines = [orjson.loads(text) for text in out.read_bytes().splitlines()]
     assert [item["path"] for item in lines] == ["evidence_build", "evidence_verify"]
-    assert all(FIELDS <= item.keys() for item in lines)
+    assert all(item.keys() >= FIELDS for item in lines)
 
 
 def test_a_latency_line_reaches_its_ceiling_with_a_ratio_of_ceiling_over_value() -> None:
