@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -107,7 +108,8 @@ def percentile(samples: Sequence[float], share: float) -> float:
     if not samples:
         return 0.0
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
+    rank = math.ceil(round(share * len(ordered), 9))  # rounded first: 0.99 * 100 is 99.00000000000001
+    return ordered[min(len(ordered) - 1, max(0, rank - 1))]
 
 
 def rate(count: int, seconds: float) -> float:
