@@ -1,4 +1,4 @@
-"""`consent-ledger`: the project's one command line: stack, secrets, relay, verify, replay, bundle, verify-bundle."""
+"""`consent-ledger`: the project's one command line: stack, secrets, relay, verify, replay, bundles, bench."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.progress import MofNCompleteColumn, Progress
 
 from schemas.evidence import load_public_key
 from schemas.evidence_verifier import verify_bundle
-from services import bench as benchmarks
+from services.bench.cli import bench_app
 from services.devstack.processes import MissingToolError
 from services.devstack.secrets import LEDGER_FILE, TOKENS, TOKENS_FILE, write_env_files
 from services.devstack.stack import StackSettings, print_tokens, run_stack
@@ -134,17 +134,7 @@ def verify_bundle_command(
         raise typer.Exit(1)
 
 
-bench_app = typer.Typer(help="Benchmarks: figures beside DESIGN.md's budget and a ceiling measured in the same run.")
 app.add_typer(bench_app, name="bench")
-
-
-@bench_app.command("evidence")
-def bench_evidence(
-    events: Annotated[int, typer.Option(min=1, help="Events in the synthetic ledger.")] = 100_000,
-) -> None:
-    """Build an evidence bundle of a synthetic ledger and verify it; print times, rates, size and memory."""
-    benchmarks.evidence(events, lambda line: console.print(line, highlight=False, soft_wrap=True))
-
 
 app.registered_commands += ledger_commands.registered_commands
 
