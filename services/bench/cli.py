@@ -11,7 +11,7 @@ from rich.console import Console
 from services.bench.run import ALL, PATHS, run
 
 bench_app = typer.Typer(
-    help="Benchmarks: each line of DESIGN.md's budget beside a ceiling measured in the same run.",
+    help="Benchmarks: each line of the performance budget beside a ceiling measured in the same run.",
     no_args_is_help=True,
 )
 console = Console(width=None if Console().is_terminal else 200)

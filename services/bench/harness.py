@@ -18,7 +18,7 @@ from rich.table import Table
 
 @dataclass(frozen=True)
 class Budget:
-    """A line's budget (DESIGN.md, issue 12): a floor or a cap on the value, a share of the ceiling, a p99 cap."""
+    """A line's budget (the performance budget): a floor or a cap on the value, a share of the ceiling, a p99 cap."""
 
     unit: str
     text: str
