@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import psycopg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
@@ -28,7 +26,7 @@ from rich.progress import MofNCompleteColumn, Progress
 
 from services.devstack.kafka import provide_kafka
 from services.devstack.postgres import LocalPostgres, wait_for_postgres
-from services.devstack.processes import free_port, start_child, stop_child, tail
+from services.devstack.processes import free_port, start_child, stop_child, wait_for_health
 from services.platform.settings import store_kind
 
 FACTORIES = {
@@ -139,23 +137,8 @@ class Bench:
         process = start_child(argv, log_path=log, env={**os.environ, **env})
         self.stack.callback(stop_child, process)
         url = f"http://127.0.0.1:{port}"
-        _wait_for_health(url, process, log)
+        wait_for_health(url, url, process, log, START_SECONDS)
         return Service(url, process)
-
-
-def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with code {process.returncode}:\n{tail(log)}")
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} never answered /health:\n{tail(log)}")
-        time.sleep(0.2)
 
 
 def _drop_database(server: str, database: str) -> None:

@@ -7,8 +7,11 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+import httpx
 
 _PR_SET_PDEATHSIG = 1
 
@@ -80,3 +83,19 @@ def tail(path: Path, lines: int = 30) -> str:
     except FileNotFoundError:
         return f"({path} was not written)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_for_health(name: str, url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60.0) -> None:
+    """Wait until the service at `url` answers 200 on /health; RuntimeError if it exits, TimeoutError if too slow."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the {name} exited with code {process.returncode}:\n{tail(log)}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the {name} did not answer {url}/health within {seconds:.0f} s:\n{tail(log)}")
+        time.sleep(0.2)

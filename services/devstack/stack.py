@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import httpx
 import orjson
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.devstack.kafka import LocalKafka, provide_kafka
-from services.devstack.processes import start_child, stop_child, tail
+from services.devstack.processes import start_child, stop_child, tail, wait_for_health
 from services.devstack.secrets import TOKENS, completed, token_table
 
 
@@ -84,18 +83,7 @@ def _serve(name: str, factory: str, port: int, env: dict[str, str], stack_dir: P
     process = start_child(argv, log_path=log, env={**os.environ, **env})
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the {name} exited with code {process.returncode}:\n{tail(log)}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the {name} did not answer {url}/health within 60 s:\n{tail(log)}")
-            time.sleep(0.2)
+        wait_for_health(name, url, process, log)
         yield RunningService(name, url, process, log)
     finally:
         stop_child(process)
