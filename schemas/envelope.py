@@ -31,6 +31,13 @@ def utc_text(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def utc_text_of_iso(iso: str) -> str:
+    """`utc_text` of the moment `iso` names (ISO 8601, an offset); a UTC one with microseconds is only re-spelled."""
+    if len(iso) == 32 and iso.endswith("+00:00") and iso[0] != "0":  # YYYY-MM-DDTHH:MM:SS.ffffff+00:00
+        return iso[:26] + "Z"
+    return utc_text(datetime.fromisoformat(iso))
+
+
 def canonical_bytes(document: Mapping[str, Any]) -> bytes:
     """The canonical JSON of `document` (sorted keys, compact, UTF-8)."""
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)

@@ -7,12 +7,16 @@ from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
+import hypothesis
+from hypothesis import strategies as st
+
 from schemas.chain import chain_problems
 from schemas.envelope import canonical_bytes
-from services.ledger.application.contract import stored_envelope, to_envelope
+from services.ledger.application.contract import event_id_text, stored_envelope, to_envelope
 from services.ledger.application.ledger import Ledger
 from services.ledger.application.outbox import stored_envelopes
 from services.ledger.domain.errors import RuleViolationError
+from services.ledger.domain.events import event_id_of
 from services.ledger.domain.state import Context
 from services.ledger.domain.vocabulary import (
     BlockGround,
@@ -207,6 +211,11 @@ def test_the_envelope_built_from_the_stored_json_is_the_one_built_from_the_domai
     assert [canonical_bytes(e) for e in stored_envelopes(ledger, 0, 1000)] == [
         canonical_bytes(e) for e in through_the_domain
     ]
+
+
+@hypothesis.given(subject=st.uuids(), version=st.integers(min_value=1, max_value=10**9))
+def test_an_event_id_spelled_out_is_the_uuid5_of_its_subject_and_version(subject: UUID, version: int) -> None:
+    assert event_id_text(str(subject), version) == str(event_id_of(subject, version))
 
 
 def test_every_refusal_rule_is_answered_by_the_ledger_and_records_nothing(ledger: ScenarioLedger) -> None:

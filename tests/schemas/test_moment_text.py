@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from schemas.envelope import utc_text
+from schemas.envelope import utc_text, utc_text_of_iso
 
 
 @pytest.mark.parametrize(
@@ -25,3 +25,17 @@ def test_a_moment_is_written_in_utc_with_microseconds_and_z(moment: datetime, te
 def test_a_moment_without_a_timezone_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         utc_text(datetime(2026, 5, 22, 10, 0))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 5, 22, 5, 0, 0, 1, tzinfo=UTC),
+        datetime(2026, 5, 22, 5, 0, tzinfo=UTC),  # isoformat leaves out a zero fraction
+        datetime(2026, 5, 22, 10, 0, 0, 250000, tzinfo=timezone(timedelta(hours=5))),
+        datetime(2026, 5, 22, 10, 0, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+        datetime(999, 1, 1, 0, 0, 0, 5, tzinfo=UTC),
+    ],
+)
+def test_the_text_of_a_moment_written_by_isoformat_is_the_text_of_the_moment(moment: datetime) -> None:
+    assert utc_text_of_iso(moment.isoformat()) == utc_text(moment)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, cast
-from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
@@ -37,16 +36,12 @@ def envelope_of(ledger: Ledger, notification: Notification) -> dict[str, Any]:
     """A stored event's envelope: built from its JSON when it can be, else through the domain event."""
     plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
     envelope = plain and stored_envelope(
-        notification.topic, _uuid(notification.originator_id), notification.originator_version, notification.state,
+        notification.topic, str(notification.originator_id), notification.originator_version, notification.state,
         position=notification.id,
     )  # fmt: skip
     if envelope:
         return envelope
     return to_envelope(cast("SubjectEvent", ledger.mapper.to_domain_event(notification)), position=notification.id)
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
 
 
 def records_after(ledger: Ledger, position: int, limit: int) -> list[Record]:

@@ -34,6 +34,7 @@ from services.ledger.application.outbox import stored_envelopes
 
 Progress = Callable[[int], None]
 PAGE = 5000
+WRITE = 1 << 16  # bytes per write into a ZIP member: a write per line costs more than its deflate
 COMPRESSION = 1  # deflate level: hashes hardly compress, the JSON around them does at any level
 _GRANTED = "kz.esperance.consent.v1.ConsentGranted"
 
@@ -226,15 +227,22 @@ def _write_events(
                 if scope.includes(envelope):
                     lines.append(canonical_bytes(envelope))
                     collected.export(envelope, index)
-            events.write(b"".join(line + b"\n" for line in lines))
+            if lines:
+                events.write(b"\n".join(lines) + b"\n")
         return events.entry()
 
 
 def _write(bundle: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> dict[str, Any]:
+    """Write the chunks (lines, mostly) into the member, joined into writes of about WRITE bytes; its entry."""
     with bundle.open(name, "w", force_zip64=True) as member:
-        out = _Digesting(member)
+        out, pending, size = _Digesting(member), [], 0
         for chunk in chunks:
-            out.write(chunk)
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= WRITE:
+                out.write(b"".join(pending))
+                pending, size = [], 0
+        out.write(b"".join(pending))
         return out.entry()
 
 
