@@ -33,8 +33,11 @@ def utc_text(moment: datetime) -> str:
 
 def utc_text_of_iso(iso: str) -> str:
     """`utc_text` of the moment `iso` names (ISO 8601, an offset); a UTC one with microseconds is only re-spelled."""
-    if len(iso) == 32 and iso.endswith("+00:00") and iso[0] != "0":  # YYYY-MM-DDTHH:MM:SS.ffffff+00:00
-        return iso[:26] + "Z"
+    if iso.endswith("+00:00") and iso[0] != "0":  # isoformat leaves out a zero fraction
+        if len(iso) == 32:  # YYYY-MM-DDTHH:MM:SS.ffffff+00:00
+            return iso[:26] + "Z"
+        if len(iso) == 25:  # YYYY-MM-DDTHH:MM:SS+00:00
+            return iso[:19] + ".000000Z"
     return utc_text(datetime.fromisoformat(iso))
 
 
