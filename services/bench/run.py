@@ -40,8 +40,6 @@ PATHS: dict[str, Path_] = {
 }
 
 
-ALL = ["relay", "kafka_commands", "http_commands", "command_to_check", "projector_replay", "check", "bulk_check",
-       "evidence", "history_cost"]  # fmt: skip
 QUIET = ("faststream", "aiokafka", "eventsourcing", "httpx")  # their INFO and retry lines would bury the table
 
 

@@ -83,3 +83,11 @@ def test_a_latency_line_reaches_its_ceiling_with_a_ratio_of_ceiling_over_value()
     assert set(BUDGETS) >= {"relay", "kafka_commands", "http_commands", "command_to_check", "projector_replay"}
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
     assert percentile(list(map(float, range(1, 101))), 0.99) == 99.0
+
+
+def test_every_path_has_its_command_and_every_name_its_path() -> None:
+    from services.bench.names import ALL, COMMANDS  # noqa: PLC0415 - beside the code it checks
+    from services.bench.run import PATHS  # noqa: PLC0415
+
+    assert set(PATHS) == {*ALL, *COMMANDS}
+    assert set(COMMANDS) == set(BUDGETS), "one command per line of the budget"
