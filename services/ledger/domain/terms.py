@@ -8,7 +8,7 @@ and proof, collector, representative.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -133,14 +133,35 @@ class ConsentTerms:
         return None
 
     def to_payload(self) -> dict[str, Any]:
-        """Plain JSON-ready form, as stored in the event (sets as sorted lists, dates as ISO)."""
-        payload = asdict(self)
-        for name in ("purposes", "categories", "marketing_channels", "recipients", "cross_border_countries"):
-            payload[name] = sorted(str(v) for v in payload[name])
-        payload["valid_until"] = self.valid_until.isoformat() if self.valid_until else None
-        payload["notice"]["language"] = self.notice.language.value
-        payload["collection"]["method"] = self.collection.method.value
-        return payload
+        """Plain JSON-ready form, as stored in the event (sets as sorted lists, dates as ISO), in field order.
+
+        Spelled out rather than `dataclasses.asdict`, whose deep copies were a fifth of a grant's cost.
+        """
+        notice, collection, representative = self.notice, self.collection, self.representative
+        return {
+            "controller": {"name": self.controller.name, "bin": self.controller.bin},
+            "notice": {
+                "form_id": notice.form_id, "form_version": notice.form_version,
+                "text_sha256": notice.text_sha256, "language": notice.language.value,
+            },
+            "purposes": sorted(str(v) for v in self.purposes),
+            "categories": sorted(str(v) for v in self.categories),
+            "collection": {
+                "method": collection.method.value, "proof": dict(collection.proof),
+                "consultant_id": collection.consultant_id, "store_id": collection.store_id,
+            },
+            "marketing_channels": sorted(str(v) for v in self.marketing_channels),
+            "third_party_transfer": self.third_party_transfer,
+            "recipients": sorted(self.recipients),
+            "cross_border_countries": sorted(self.cross_border_countries),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "representative": (
+                None if representative is None else {"power_of_attorney_ref": representative.power_of_attorney_ref}
+            ),
+            "jurisdiction": self.jurisdiction,
+            "law": self.law,
+            "extra": dict(self.extra),
+        }  # fmt: skip
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ConsentTerms:
