@@ -55,12 +55,11 @@ def upgrade() -> None:
 
 def _commands(bind: sa.Connection, events: str) -> Iterator[dict[str, Any]]:
     """Every (command id, subject)'s row, from the events in subject and version order."""
-    select = sa.text(
-        f"SELECT originator_id, originator_version, state FROM {events} ORDER BY originator_id, originator_version"
-    )  # noqa: S608, E501 - a fixed name
+    columns = "originator_id, originator_version, state"
+    select = sa.text(f"SELECT {columns} FROM {events} ORDER BY originator_id, originator_version")  # noqa: S608 - fixed names
     subject: str | None = None
     found: dict[str, dict[str, Any]] = {}
-    for originator_id, version, state in bind.execution_options(yield_per=CHUNK).execute(select):
+    for originator_id, version, state in bind.execute(select.execution_options(yield_per=CHUNK)):
         subject_id = str(UUID(str(originator_id)))
         if subject_id != subject:
             yield from found.values()
