@@ -150,5 +150,5 @@ def state_of(subject: DataSubject) -> dict[str, Any]:
         "cards": subject.cards,
         "open_requests": subject.open_requests,
         "enforcements": subject.enforcements,
-        "outcomes": subject.outcomes,
+        "last_hash": subject.last_hash,
     }

@@ -28,7 +28,7 @@ from services.projector.store import Consumed, ProjectionStore
 from tests.storage.previous_layout import tables
 from tests.storage.support import differences, revision
 
-LEDGER_TABLES = {"consent_forms", "subject_keys", "alembic_version_ledger"}
+LEDGER_TABLES = {"consent_forms", "subject_keys", "ledger_commands", "alembic_version_ledger"}
 PROJECTOR_TABLES = {
     "projector_meta", "projector_offsets", "subject_state", "transfer_register", "cascade_outbox",
     "subject_requests", "withdrawal_applications", "alembic_version_projector",
@@ -80,12 +80,12 @@ def test_the_ledger_side_tables_are_made_by_alembic_and_upgrading_again_changes_
     migrations = ledger_tables.MIGRATIONS
 
     assert tables(store_url) == LEDGER_TABLES
-    assert revision(store_url, migrations) == migrations.head() == "0001"
+    assert revision(store_url, migrations) == migrations.head() == "0002"
     assert differences(store_url, ledger_tables.METADATA, migrations) == []
-    assert upgrade(store_url, "ledger").startswith("ledger side tables: already at 0001")
+    assert upgrade(store_url, "ledger").startswith("ledger side tables: already at 0002")
     key_store(store_url, new_master()).close()
     assert tables(store_url) == LEDGER_TABLES
-    assert revision(store_url, migrations) == "0001"
+    assert revision(store_url, migrations) == "0002"
 
 
 def test_the_projector_tables_are_made_by_alembic_and_upgrading_again_changes_nothing(store_url: str) -> None:
@@ -109,7 +109,10 @@ def test_the_ledger_and_the_projector_share_one_database_each_with_its_own_versi
     ProjectionStore(store_url).close()
 
     assert tables(store_url) == LEDGER_TABLES | PROJECTOR_TABLES
-    assert revision(store_url, ledger_tables.MIGRATIONS) == revision(store_url, projector_schema.MIGRATIONS) == "0001"
+    assert (revision(store_url, ledger_tables.MIGRATIONS), revision(store_url, projector_schema.MIGRATIONS)) == (
+        "0002",
+        "0001",
+    )
 
 
 def test_processes_opening_the_stores_at_once_make_each_table_once(store_url: str) -> None:
@@ -130,7 +133,10 @@ def test_processes_opening_the_stores_at_once_make_each_table_once(store_url: st
 
     assert codes == [0, 0, 0]
     assert tables(store_url) == LEDGER_TABLES | PROJECTOR_TABLES
-    assert revision(store_url, ledger_tables.MIGRATIONS) == revision(store_url, projector_schema.MIGRATIONS) == "0001"
+    assert (revision(store_url, ledger_tables.MIGRATIONS), revision(store_url, projector_schema.MIGRATIONS)) == (
+        "0002",
+        "0001",
+    )
 
 
 def test_a_database_that_is_away_is_store_unavailable_and_a_start_waits_for_it_only_so_long() -> None:

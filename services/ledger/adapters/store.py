@@ -1,4 +1,8 @@
-"""From a store URL (sqlite:///path or postgresql://...) to the event store's and key store's settings."""
+"""From a store URL (sqlite:///path or postgresql://...) to the event store's and key store's settings.
+
+The event store's recorders are the ledger's own (services.ledger.adapters.recorders): they write each
+command's outcome to `ledger_commands` in the events' transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import get_topic
 
 from services.ledger.adapters.pii.keys import KeyStore, MasterKey, PostgresKeyStore, SqliteKeyStore
+from services.ledger.adapters.recorders import PostgresCommandRecorder, SqliteCommandRecorder
 from services.platform import database
 from services.platform.settings import store_kind
 
@@ -45,7 +51,12 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     """The eventsourcing Application environment for the event store at `url`."""
     if store_kind(url) == "sqlite":
         path = sqlite_path(url)
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "10"}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": get_topic(SqliteCommandRecorder),
+        }
     parts = urlsplit(url)
     return {
         "POSTGRES_DBNAME": parts.path.lstrip("/") or "postgres",
@@ -59,6 +70,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": str(EVENTS_LOCK_TIMEOUT_S),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(database.IDLE_IN_TRANSACTION_MS // 1000),
         "PERSISTENCE_MODULE": f"{__name__}:{GuardedPostgresFactory.__qualname__}",
+        "APPLICATION_RECORDER_TOPIC": get_topic(PostgresCommandRecorder),
     }
 
 

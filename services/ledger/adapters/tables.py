@@ -1,4 +1,4 @@
-"""The ledger's side tables beside the event store (form texts, subject keys), and their migrations.
+"""The ledger's side tables beside the event store (form texts, subject keys, commands' outcomes), and their migrations.
 
 The tables are declared here for the queries; their layout is made by the Alembic revisions in
 services/ledger/adapters/migrations/versions/, which every store runs to head when it opens (and
@@ -37,6 +37,17 @@ subject_keys = Table(
     Column("created_at", Moment, nullable=False),
     Column("destroyed_at", Moment),
     CheckConstraint("(wrapped_key IS NULL) = (destroyed_at IS NOT NULL)"),
+)
+
+# One row per command id and subject that recorded events: written with the events, in their
+# transaction, by services.ledger.adapters.recorders; idempotency reads it.
+ledger_commands = Table(
+    "ledger_commands",
+    METADATA,
+    Column("command_id", Text, primary_key=True),
+    Column("subject_id", Text, primary_key=True),
+    Column("digest", Text),
+    Column("event_ids", Text, nullable=False),  # the ids of the events it recorded, in order, separated by spaces
 )
 
 MIGRATIONS = Migrations(

@@ -3,7 +3,8 @@
 `execute_many` takes steps (subject id, Context, decision) of one subject or many, in the order given.
 Each subject is loaded once and its commands run in order, a later one seeing what an earlier one
 recorded; a repeat or a reused command id is told exactly as `Ledger.execute` tells it (the
-subject's `outcome_of`). A refused command refuses only itself: its subject is put back as it was
+subject's `outcome_of`, on what the store recorded for the batch's command ids, read in one query).
+A refused command refuses only itself: its subject is put back as it was
 before that command. Then the keys made for new subjects are stored in one transaction, and every
 changed subject is sealed into its hash chain and saved by one `save(*subjects)`: one transaction,
 one lock of the events table, one commit. A concurrent write to one of the subjects (IntegrityError),
@@ -26,10 +27,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from services.ledger.adapters.pii.cipher import KeyRaceError, NewKeys
 from services.ledger.adapters.pii.keys import SubjectErasedError
-from services.ledger.application.ledger import Ledger, Outcome
+from services.ledger.application.ledger import Ledger, Outcome, Recorded
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.events import SubjectEvent, event_id_of
-from services.ledger.domain.state import Context
+from services.ledger.domain.state import Context, repeat_of
 from services.ledger.domain.subject import DataSubject
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,9 @@ def _attempt(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     loaded: dict[UUID, _Loaded] = {}
     new_keys = NewKeys()
     ledger.cipher.prefetch({str(step.subject_id) for step in steps}, new_keys)  # one read for every subject's key
+    recorded = ledger.recorded((step.subject_id, step.ctx.command_id) for step in steps)  # one read for repeats
     with ledger.making_keys(new_keys):
-        results = [_decide(ledger, loaded, step) for step in steps]
+        results = [_decide(ledger, loaded, recorded, step) for step in steps]
     changed = {entry.subject.id: entry.subject for entry in loaded.values() if entry.subject.pending_events}
     # A key without events is harmless, an event without its key is not: the keys go first.
     ledger.cipher.store_new_keys(NewKeys({s: key for s, key in new_keys.items() if UUID(s) in changed}))
@@ -106,16 +108,22 @@ def _attempt(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     return results
 
 
-def _decide(ledger: Ledger, loaded: dict[UUID, _Loaded], step: Step) -> Result:
+def _decide(ledger: Ledger, loaded: dict[UUID, _Loaded], recorded: Recorded, step: Step) -> Result:
     """Run one step on its subject as the batch has left it; a refusal puts the subject back as it was."""
     entry = loaded.get(step.subject_id)
+    stored = recorded.get((step.subject_id, step.ctx.command_id))
+    if entry is None and stored is not None:  # a repeat of a stored command: no need to load the subject
+        try:
+            return Outcome(step.subject_id, repeat_of(step.ctx.command_id, step.ctx.command_digest, stored) or [], True)
+        except REFUSALS as refusal:
+            return refusal
     if entry is None:
         subject = ledger.load(step.subject_id, step.ctx.now)
         entry = loaded[step.subject_id] = _Loaded(subject, subject.version)
     subject = entry.subject
     version = subject.version
     try:
-        prior = subject.outcome_of(step.ctx.command_id, step.ctx.command_digest)
+        prior = subject.outcome_of(step.ctx.command_id, step.ctx.command_digest, stored)
         if prior is not None:
             return Outcome(step.subject_id, list(prior), replayed=True)
         step.decide(subject)
@@ -123,8 +131,8 @@ def _decide(ledger: Ledger, loaded: dict[UUID, _Loaded], step: Step) -> Result:
         if entry.subject.version != version:  # it recorded something before it was refused
             entry.put_back(ledger, version, step.ctx.now)
         return refusal
-    recorded = range(version + 1, subject.version + 1)
-    return Outcome(step.subject_id, [str(event_id_of(step.subject_id, v)) for v in recorded])
+    new = range(version + 1, subject.version + 1)
+    return Outcome(step.subject_id, [str(event_id_of(step.subject_id, v)) for v in new])
 
 
 def _alone(ledger: Ledger, step: Step) -> Result:

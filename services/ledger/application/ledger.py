@@ -7,30 +7,40 @@ of each command is declared in services.ledger.application.registry and run by `
 A concurrent write to the same subject is retried on fresh state; after the retries it surfaces as
 ConcurrentWriteError (HTTP 409).
 Personal data is encrypted under the subject's key before the domain sees it.
+
+What each command recorded is stored with its events (`ledger_commands`, by the store's recorders)
+and looked up there; a subject is loaded from its latest snapshot and the events after it
+(every SNAPSHOT_INTERVAL events one is taken), so a command costs the same on a long history as on
+a short one (docs/decisions/0015-flat-cost-per-command.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import takewhile
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from schemas.envelope import event_hash
 from services.ledger.adapters.pii.cipher import NewKeys, PiiCipher
+from services.ledger.adapters.recorders import CommandRow, PostgresCommandRecorder, SqliteCommandRecorder
 from services.ledger.application.contract import to_envelope
 from services.ledger.domain.events import SubjectEvent, event_id_of
-from services.ledger.domain.state import Context, WorkingDays
+from services.ledger.domain.state import Context, RecordedCommand, WorkingDays, repeat_of
 from services.ledger.domain.subject import DataSubject
 
+log = logging.getLogger(__name__)
+
+SNAPSHOT_INTERVAL = 50  # a snapshot at every 50th version: a load folds 49 events at most
 CONFLICT_RETRIES = 10  # with a growing random wait, two busy writers of one subject both get through
 # While a batch is decided (services.ledger.application.batch), new subjects' keys are made here, stored with it.
 _NEW_KEYS: ContextVar[NewKeys | None] = ContextVar("new_keys", default=None)
@@ -49,22 +59,52 @@ class Outcome:
     replayed: bool = False
 
 
+# What was recorded for a command id on a subject, as `Ledger.recorded` answers it.
+Recorded = dict[tuple[UUID, str], RecordedCommand]
+
+
 class Ledger(Application[UUID]):
     """The consent ledger: the event store of every data subject, with its calendar and personal-data cipher."""
 
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {DataSubject: SNAPSHOT_INTERVAL}
+
     def __init__(self, env: Mapping[str, str], *, calendar: WorkingDays, cipher: PiiCipher) -> None:
         super().__init__(env=env)
+        if not isinstance(self.recorder, PostgresCommandRecorder | SqliteCommandRecorder):
+            raise TypeError("the ledger's event store needs its own recorder (services.ledger.adapters.store)")
+        self.commands_recorder: PostgresCommandRecorder | SqliteCommandRecorder = self.recorder
         self.calendar = calendar
         self.cipher = cipher
 
     # --- mechanics ----------------------------------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Seal each subject's new events into its hash chain, then store them atomically."""
+        """Seal each subject's new events into its hash chain, then store them and their commands' rows atomically."""
+        rows: list[CommandRow] = []
         for obj in objs:
             if isinstance(obj, DataSubject):
                 seal(obj)
-        return super().save(*objs, **kwargs)
+                rows.extend(command_rows(obj))
+        return super().save(*objs, commands=rows, **kwargs)
+
+    def recorded(self, keys: Iterable[tuple[UUID, str]]) -> Recorded:
+        """What the store recorded for each (subject, command id) of `keys` that recorded anything: one query."""
+        wanted = set(keys)
+        rows = self.commands_recorder.select_commands({command_id for _, command_id in wanted})
+        found = {(UUID(row.subject_id), row.command_id): RecordedCommand(row.event_ids, row.digest) for row in rows}
+        return {key: found[key] for key in wanted if key in found}
+
+    def take_snapshot(
+        self, aggregate_id: UUID, version: int | None = None, projector_func: ProjectorFunction[Any, Any] | None = None
+    ) -> None:
+        """Snapshot the subject at `version`; a snapshot that fails is left out (it only shortens later loads)."""
+        try:
+            if projector_func is None:
+                super().take_snapshot(aggregate_id, version)
+            else:
+                super().take_snapshot(aggregate_id, version, projector_func)
+        except (IntegrityError, OperationalError, InterfaceError) as error:  # the events are saved already
+            log.warning("no snapshot of subject %s at version %s: %s", aggregate_id, version, type(error).__name__)
 
     def load(self, subject_id: UUID, now: datetime) -> DataSubject:
         """The subject as recorded, or a blank one if the ledger knows nothing of it yet."""
@@ -85,10 +125,12 @@ class Ledger(Application[UUID]):
         try:
             for attempt in retrying:
                 with attempt:
+                    key = (subject_id, ctx.command_id)
+                    stored = self.recorded([key]).get(key)
+                    if stored is not None:  # a repeat (or a reuse, refused): the subject need not be loaded
+                        prior = repeat_of(ctx.command_id, ctx.command_digest, stored) or []
+                        return Outcome(subject_id, prior, replayed=True)
                     subject = self.load(subject_id, ctx.now)
-                    prior = subject.outcome_of(ctx.command_id, ctx.command_digest)
-                    if prior is not None:
-                        return Outcome(subject_id, list(prior), replayed=True)
                     first = subject.version + 1
                     decide(subject)
                     self.save(subject)
@@ -133,6 +175,17 @@ class Ledger(Application[UUID]):
         # A prefix: a subject's events are recorded in increasing time (DataSubject._record).
         events = list(takewhile(lambda event: as_of is None or event.timestamp <= as_of, stored))
         return events, DataSubject.project(None, events)
+
+
+def command_rows(subject: DataSubject) -> list[CommandRow]:
+    """The `ledger_commands` rows of the subject's pending events: one per command id, its events in order."""
+    rows: dict[str, CommandRow] = {}
+    for event in cast("list[SubjectEvent]", subject.pending_events):
+        known = rows.get(event.command_id)
+        ids = (*(known.event_ids if known else ()), str(event.event_id))
+        digest = event.command_digest or (known.digest if known else None)
+        rows[event.command_id] = CommandRow(event.command_id, str(subject.id), digest, ids)
+    return list(rows.values())
 
 
 def seal(subject: DataSubject) -> None:

@@ -54,9 +54,6 @@ class SubjectEvent(Aggregate.Event):
                 raise RuntimeError("import services.ledger.domain.subject: it is what the events evolve")
             aggregate = SubjectEvent.blank_subject(self.originator_id, self.timestamp)
         subject: Any = super().mutate(aggregate)
-        subject.outcomes.setdefault(self.command_id, []).append(str(self.event_id))
-        if self.command_digest:
-            subject.digests[self.command_id] = self.command_digest
         if self.hash is not None:
             subject.last_hash = self.hash
         return subject

@@ -26,6 +26,4 @@ class SubjectFacts(Protocol):
     cards: dict[str, str | None]  # card ref -> blocking event id or None
     open_requests: dict[str, date]  # request id -> due on
     enforcements: set[tuple[str, str]]
-    outcomes: dict[str, list[str]]  # command id -> event ids it recorded
-    digests: dict[str, str]  # command id -> digest of the command's content
     last_hash: str | None

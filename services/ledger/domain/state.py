@@ -46,6 +46,29 @@ def days_late(ctx: Context, day: date, name: str) -> int:
     return late
 
 
+SNAPSHOT_FORM = 1  # the layout of `SubjectState.snapshot_state`; a change of it needs a new form
+
+
+@dataclass(frozen=True)
+class RecordedCommand:
+    """What the store knows of one command on one subject: the events it recorded and its digest."""
+
+    event_ids: tuple[str, ...]
+    digest: str | None
+
+
+def repeat_of(command_id: str, digest: str | None, recorded: RecordedCommand | None) -> list[str] | None:
+    """The event ids of the first outcome if `recorded` (the command id's record, if any) makes this a repeat.
+
+    None if the command id never recorded anything; a reuse (another non-empty `digest`) is refused.
+    """
+    if recorded is None:
+        return None
+    if digest and recorded.digest and digest != recorded.digest:
+        raise RuleViolationError("command_id_reused", f"command id {command_id!r} was used for another command")
+    return list(recorded.event_ids)
+
+
 @dataclass
 class _Blank:
     """Initial state of a subject the ledger has never recorded anything about."""
@@ -61,8 +84,6 @@ class _Blank:
     cards: dict[str, str | None] = field(default_factory=dict)  # card ref -> blocking event id or None
     open_requests: dict[str, date] = field(default_factory=dict)  # request id -> due on
     enforcements: set[tuple[str, str]] = field(default_factory=set)
-    outcomes: dict[str, list[str]] = field(default_factory=dict)  # command id -> event ids it recorded
-    digests: dict[str, str] = field(default_factory=dict)  # command id -> digest of the command's content
     last_hash: str | None = None
 
 
@@ -80,8 +101,6 @@ class SubjectState(Aggregate):
     cards: dict[str, str | None]
     open_requests: dict[str, date]
     enforcements: set[tuple[str, str]]
-    outcomes: dict[str, list[str]]
-    digests: dict[str, str]
     last_hash: str | None
 
     @classmethod
@@ -92,21 +111,88 @@ class SubjectState(Aggregate):
         subject.__dict__.update(vars(_Blank()))
         return subject
 
-    def outcome_of(self, command_id: str, digest: str | None = None) -> list[str] | None:
+    def outcome_of(
+        self, command_id: str, digest: str | None = None, stored: RecordedCommand | None = None
+    ) -> list[str] | None:
         """Event ids a command recorded earlier, or None if it was never applied.
 
-        A command id reused for a different command (another `digest`) is refused: answering it
-        as a repeat would silently drop the new command.
+        `stored` is what the event store recorded for this command id on this subject (the ledger
+        looks it up: the subject does not keep every past command); commands recorded since the
+        subject was loaded are among its pending events. A command id reused for a different
+        command (another `digest`) is refused: answering it as a repeat would silently drop the new command.
         """
-        outcome = self.outcomes.get(command_id)
-        known = self.digests.get(command_id)
-        if outcome is not None and digest and known and digest != known:
-            raise RuleViolationError("command_id_reused", f"command id {command_id!r} was used for another command")
-        return outcome
+        return repeat_of(command_id, digest, self._recorded_since_load(command_id) or stored)
+
+    def _recorded_since_load(self, command_id: str) -> RecordedCommand | None:
+        mine = [event for event in self.pending_events if getattr(event, "command_id", None) == command_id]
+        if not mine:
+            return None
+        digests = [d for event in mine if (d := getattr(event, "command_digest", None))]
+        ids = tuple(str(e.event_id_of(self.id, event.originator_version)) for event in mine)
+        return RecordedCommand(ids, digests[-1] if digests else None)
 
     def has_recorded(self, event_id: str) -> bool:
-        """True if `event_id` is one of this subject's events."""
-        return any(event_id in ids for ids in self.outcomes.values())
+        """True if `event_id` is one of this subject's events.
+
+        Event ids are derived from the subject and the version (`event_id_of`), so this needs no
+        list of them: the versions are tried newest first, as the ids asked about are mostly recent.
+        """
+        try:
+            wanted = UUID(event_id)
+        except ValueError:
+            return False
+        return any(e.event_id_of(self.id, v) == wanted for v in range(self.version, 0, -1))
+
+    # --- snapshots ----------------------------------------------------------------------------
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The decision state in JSON values, for a snapshot; the inverse of `restore`.
+
+        It holds what the events hold in clear (ids, dates, terms without personal data), never `pii`.
+        """
+        withdrawal = self.pending_withdrawal
+        return {
+            "form": SNAPSHOT_FORM,
+            "created_on": self.created_on.isoformat(),
+            "modified_on": self.modified_on.isoformat(),
+            "consent_status": self.consent_status.value,
+            "consent_id": self.consent_id,
+            "consent_given_on": self.consent_given_on.isoformat() if self.consent_given_on else None,
+            "terms": self.terms.to_payload() if self.terms else None,
+            "pending_withdrawal": [withdrawal[0], withdrawal[1].isoformat()] if withdrawal else None,
+            "opted_out": sorted(c.value for c in self.opted_out),
+            "blocks": {c.value: event_id for c, event_id in self.blocks.items()},
+            "erased_by": self.erased_by,
+            "cards": dict(self.cards),
+            "open_requests": {r: due.isoformat() for r, due in self.open_requests.items()},
+            "enforcements": sorted([system, event_id] for system, event_id in self.enforcements),
+            "last_hash": self.last_hash,
+        }
+
+    @classmethod
+    def restore(cls, subject_id: UUID, version: int, state: dict[str, Any]) -> Self:
+        """The subject at `version` from its `snapshot_state`."""
+        if state.get("form") != SNAPSHOT_FORM:
+            raise ValueError(f"a snapshot of form {state.get('form')!r}; this ledger reads form {SNAPSHOT_FORM}")
+        subject = cls.blank(subject_id, datetime.fromisoformat(state["created_on"]))
+        subject.version = version
+        subject.modified_on = datetime.fromisoformat(state["modified_on"])
+        given_on, withdrawal = state["consent_given_on"], state["pending_withdrawal"]
+        subject.__dict__.update(
+            consent_status=ConsentStatus(state["consent_status"]),
+            consent_id=state["consent_id"],
+            consent_given_on=date.fromisoformat(given_on) if given_on else None,
+            terms=ConsentTerms.from_payload(state["terms"]) if state["terms"] else None,
+            pending_withdrawal=(withdrawal[0], date.fromisoformat(withdrawal[1])) if withdrawal else None,
+            opted_out={Channel(c) for c in state["opted_out"]},
+            blocks={DataCategory(c): event_id for c, event_id in state["blocks"].items()},
+            erased_by=state["erased_by"],
+            cards=dict(state["cards"]),
+            open_requests={r: date.fromisoformat(due) for r, due in state["open_requests"].items()},
+            enforcements={(system, event_id) for system, event_id in state["enforcements"]},
+            last_hash=state["last_hash"],
+        )
+        return subject
 
     # --- guards -------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from services.ledger.domain.consent_rules import ConsentRules
 from services.ledger.domain.data_rules import DataRules
 from services.ledger.domain.events import SubjectEvent
 from services.ledger.domain.service_rules import ServiceRules
+from services.ledger.domain.snapshot import SubjectSnapshot
 
 
 class DataSubject(ConsentRules, DataRules, ServiceRules):
@@ -27,3 +28,4 @@ class DataSubject(ConsentRules, DataRules, ServiceRules):
 
 
 SubjectEvent.blank_subject = DataSubject.blank
+DataSubject.Snapshot = SubjectSnapshot  # what Application.take_snapshot takes of a subject
