@@ -72,6 +72,23 @@ def test_a_subject_loaded_from_its_snapshot_is_the_subject_folded_from_every_eve
     assert loaded.modified_on == folded(ledger, subject).modified_on
 
 
+def test_subjects_loaded_together_are_each_the_subject_loaded_alone(ledger: ScenarioLedger, store_url: str) -> None:
+    long, short, unknown = new_subject(), new_subject(), new_subject()
+    given_a_long_history(ledger, long)
+    ledger.grant_consent(short, step(0), tablet_consent(), PII)
+
+    with another(store_url) as other:
+        together = other.load_many([long, short, unknown, long], ctx("x").now)
+        alone = {subject: other.load(subject, ctx("x").now) for subject in (long, short, unknown)}
+
+    assert list(together) == [long, short, unknown]
+    assert {s: (subject.version, state_of(subject)) for s, subject in together.items()} == {
+        s: (subject.version, state_of(subject)) for s, subject in alone.items()
+    }
+    assert together[long].version == LONG  # from its last snapshot and the events after it
+    assert together[unknown].version == 0
+
+
 def test_the_chain_stays_whole_across_snapshots_and_the_audit_replays_every_event(ledger: ScenarioLedger) -> None:
     subject = new_subject()
     given_a_long_history(ledger, subject)

@@ -98,6 +98,10 @@ def _attempt(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     new_keys = NewKeys()
     ledger.cipher.prefetch({str(step.subject_id) for step in steps}, new_keys)  # one read for every subject's key
     recorded = ledger.recorded((step.subject_id, step.ctx.command_id) for step in steps)  # one read for repeats
+    deciding = [step.subject_id for step in steps if (step.subject_id, step.ctx.command_id) not in recorded]
+    if deciding:  # two reads for every subject the batch decides on
+        for subject_id, subject in ledger.load_many(deciding, steps[0].ctx.now).items():
+            loaded[subject_id] = _Loaded(subject, subject.version)
     with ledger.making_keys(new_keys):
         results = [_decide(ledger, loaded, recorded, step) for step in steps]
     changed = {entry.subject.id: entry.subject for entry in loaded.values() if entry.subject.pending_events}

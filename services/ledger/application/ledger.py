@@ -17,7 +17,7 @@ a short one (docs/decisions/0015-flat-cost-per-command.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -26,13 +26,13 @@ from itertools import takewhile
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction
+from eventsourcing.application import AggregateNotFoundError, Application, ProjectorFunction, project_aggregate
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from schemas.envelope import event_hash
 from services.ledger.adapters.pii.cipher import NewKeys, PiiCipher
-from services.ledger.adapters.recorders import CommandRow, PostgresCommandRecorder, SqliteCommandRecorder
+from services.ledger.adapters.recorders import CommandRow, PostgresCommandRecorder, SqliteCommandRecorder, table_of
 from services.ledger.application.contract import to_envelope
 from services.ledger.domain.events import SubjectEvent, event_id_of
 from services.ledger.domain.state import Context, RecordedCommand, WorkingDays, repeat_of
@@ -113,6 +113,19 @@ class Ledger(Application[UUID]):
         except AggregateNotFoundError:
             subject = DataSubject.blank(subject_id, now)
         return subject
+
+    def load_many(self, subject_ids: Collection[UUID], now: datetime) -> dict[UUID, DataSubject]:
+        """Each subject as `load` gives it, read at once: the latest snapshots in one query, the events after in one."""
+        recorder, ids = self.commands_recorder, list(dict.fromkeys(subject_ids))
+        snapshots = recorder.select_latest(table_of(self.snapshots.recorder), ids) if self.snapshots else {}
+        events = recorder.select_after({i: snapshots[i].originator_version if i in snapshots else 0 for i in ids})
+        loaded: dict[UUID, DataSubject] = {}
+        for subject_id in ids:
+            stored = [snapshots[subject_id]] if subject_id in snapshots else []
+            stored += events.get(subject_id, [])
+            subject = project_aggregate(None, (self.mapper.to_domain_event(event) for event in stored))
+            loaded[subject_id] = cast("DataSubject", subject) if subject else DataSubject.blank(subject_id, now)
+        return loaded
 
     def execute(self, subject_id: UUID, ctx: Context, decide: Callable[[DataSubject], object]) -> Outcome:
         """Run `decide` on the subject's current state and save what it recorded, once per command id."""
