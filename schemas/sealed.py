@@ -99,10 +99,9 @@ class PersonalField(NamedTuple):
 
 def personal_fields(model: BaseModel, prefix: str = "") -> Iterator[PersonalField]:
     """Every personal-data field of `model` and of the models inside it (each declares its PERSONAL_DATA)."""
-    for name in getattr(model, "PERSONAL_DATA", ()):
+    for name in getattr(type(model), "PERSONAL_DATA", ()):  # on the class: pydantic's __getattr__ is slow to miss
         yield PersonalField(f"{prefix}{name}", model, name)
-    for name in type(model).model_fields:
-        value = getattr(model, name)
+    for name, value in model.__dict__.items():  # the field values, as pydantic keeps them
         if isinstance(value, BaseModel):
             yield from personal_fields(value, f"{prefix}{name}.")
 
