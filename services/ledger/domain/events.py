@@ -65,9 +65,7 @@ class ConsentGranted(SubjectEvent):
     terms: dict[str, Any]
 
     def apply(self, subject: SubjectFacts) -> None:
-        from services.ledger.domain.terms import ConsentTerms  # noqa: PLC0415 - keeps this module light
-
-        subject.terms = ConsentTerms.from_payload(self.terms)
+        subject.terms_payload = self.terms  # read into ConsentTerms only when a rule asks (SubjectState.terms)
         subject.consent_id = str(self.event_id)
         subject.consent_given_on = kazakh_day(datetime.fromisoformat(self.occurred_at))
         subject.consent_status = ConsentStatus.ACTIVE

@@ -6,9 +6,8 @@ The events depend on this description only, never on the aggregate (DataSubject)
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
-from services.ledger.domain.terms import ConsentTerms
 from services.ledger.domain.vocabulary import Channel, ConsentStatus, DataCategory
 
 
@@ -18,7 +17,7 @@ class SubjectFacts(Protocol):
     consent_status: ConsentStatus
     consent_id: str | None
     consent_given_on: date | None  # the day (in Kazakhstan) the consent in force was given
-    terms: ConsentTerms | None
+    terms_payload: dict[str, Any] | None  # ConsentTerms.to_payload() of the consent last given
     pending_withdrawal: tuple[str, date] | None  # (request event id, effective_on)
     opted_out: set[Channel]
     blocks: dict[DataCategory, str]  # category -> blocking event id

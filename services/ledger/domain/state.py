@@ -76,7 +76,7 @@ class _Blank:
     consent_status: ConsentStatus = ConsentStatus.NONE
     consent_id: str | None = None
     consent_given_on: date | None = None  # the day (in Kazakhstan) the consent in force was given
-    terms: ConsentTerms | None = None
+    terms_payload: dict[str, Any] | None = None  # of the consent last given; SubjectState.terms reads it
     pending_withdrawal: tuple[str, date] | None = None  # (request event id, effective_on)
     opted_out: set[Channel] = field(default_factory=set)
     blocks: dict[DataCategory, str] = field(default_factory=dict)  # category -> blocking event id
@@ -93,7 +93,7 @@ class SubjectState(Aggregate):
     consent_status: ConsentStatus
     consent_id: str | None
     consent_given_on: date | None
-    terms: ConsentTerms | None
+    terms_payload: dict[str, Any] | None
     pending_withdrawal: tuple[str, date] | None
     opted_out: set[Channel]
     blocks: dict[DataCategory, str]
@@ -143,6 +143,20 @@ class SubjectState(Aggregate):
             return False
         return any(e.event_id_of(self.id, v) == wanted for v in range(self.version, 0, -1))
 
+    @property
+    def terms(self) -> ConsentTerms | None:
+        """The terms of the consent last given, read from its event's payload the first time a rule asks.
+
+        A load folds many grants a rule never looks at again; reading each into ConsentTerms was a tenth of a grant.
+        """
+        payload = self.terms_payload
+        if payload is None:
+            return None
+        read: tuple[dict[str, Any], ConsentTerms] | None = self.__dict__.get("_terms_read")
+        if read is None or read[0] is not payload:  # a later grant brought other terms
+            read = self.__dict__["_terms_read"] = (payload, ConsentTerms.from_payload(payload))
+        return read[1]
+
     # --- snapshots ----------------------------------------------------------------------------
 
     def snapshot_state(self) -> dict[str, Any]:
@@ -158,7 +172,7 @@ class SubjectState(Aggregate):
             "consent_status": self.consent_status.value,
             "consent_id": self.consent_id,
             "consent_given_on": self.consent_given_on.isoformat() if self.consent_given_on else None,
-            "terms": self.terms.to_payload() if self.terms else None,
+            "terms": self.terms_payload,
             "pending_withdrawal": [withdrawal[0], withdrawal[1].isoformat()] if withdrawal else None,
             "opted_out": sorted(c.value for c in self.opted_out),
             "blocks": {c.value: event_id for c, event_id in self.blocks.items()},
@@ -182,7 +196,7 @@ class SubjectState(Aggregate):
             consent_status=ConsentStatus(state["consent_status"]),
             consent_id=state["consent_id"],
             consent_given_on=date.fromisoformat(given_on) if given_on else None,
-            terms=ConsentTerms.from_payload(state["terms"]) if state["terms"] else None,
+            terms_payload=state["terms"],
             pending_withdrawal=(withdrawal[0], date.fromisoformat(withdrawal[1])) if withdrawal else None,
             opted_out={Channel(c) for c in state["opted_out"]},
             blocks={DataCategory(c): event_id for c, event_id in state["blocks"].items()},
