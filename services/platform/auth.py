@@ -7,7 +7,7 @@ Tokens are kept only as SHA-256 digests in memory; the name (never the token) be
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -60,10 +60,13 @@ def _digest(token: str) -> str:
 _bearer = HTTPBearer(auto_error=False, description="A token from CONSENT_API_TOKENS.")
 
 
-def require(scope: str) -> Callable[..., Principal]:
-    """A FastAPI dependency: the caller's Principal if its token has `scope`."""
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A FastAPI dependency: the caller's Principal if its token has `scope`.
 
-    def check(
+    Async, so it runs on the event loop (a digest and a lookup) instead of taking a worker thread per request.
+    """
+
+    async def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Principal:
         registry: TokenRegistry = request.app.state.tokens

@@ -1,11 +1,12 @@
 """Runs a command of the public contract: opened, its dates checked, decided once per command id.
 
-The one way in for every sender of a command: the HTTP API and the scheduler call `Commands.handle`,
-which looks the command up in the registry and runs its use case through `Ledger.execute`, where a
-repeat is told from a new command (idempotency); the access-report answer passes its own decision to
-the same `Ledger.execute`. The Kafka consumer takes its records in batches and calls
-`Commands.handle_many`: the same use cases, the same repeat check (services.ledger.application.batch),
-and all the batch's subjects saved in one transaction.
+The one way in for every sender of a command: the scheduler calls `Commands.handle`, which looks the
+command up in the registry and runs its use case through `Ledger.execute`, where a repeat is told from a
+new command (idempotency); the access-report answer passes its own decision to the same `Ledger.execute`.
+The Kafka consumer takes its records in batches and calls `Commands.handle_many`: the same use cases, the
+same repeat check (services.ledger.application.batch), and all the batch's subjects saved in one
+transaction. The HTTP API's command routes call it too, through services.ledger.application.group_commit:
+the requests that arrive together share one commit.
 """
 
 from __future__ import annotations

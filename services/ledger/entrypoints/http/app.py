@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from services.ledger.adapters.pii.keys import SubjectErasedError
 from services.ledger.adapters.store import STORE_AWAY
+from services.ledger.application.group_commit import GroupCommit, WriterStoppedError
 from services.ledger.application.ledger import ConcurrentWriteError
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
@@ -35,7 +36,8 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks = start_background(wired, relay, stop)
+        writer = asyncio.create_task(group.run(stop), name="group-commit")  # stops after the queue is answered
+        tasks = [writer, *start_background(wired, relay, stop)]
         yield
         await stop_tasks(tasks, stop)
         wired.close()
@@ -48,6 +50,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     )
     app.state.ledger = wired
     app.state.tokens = wired.tokens
+    app.state.group_commit = group = GroupCommit(wired.commands)
     relay = relay_for(wired) if wired.settings.ledger_run_relay else None
 
     def details() -> dict[str, Any]:
@@ -60,7 +63,12 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     for routes in (commands.router, reports.router, evidence.router):
         app.include_router(routes)
     add_error_handlers(app)
-    guard(app, max_body_bytes=settings.max_body_bytes, setting="CONSENT_MAX_BODY_BYTES", unavailable=STORE_AWAY)
+    guard(
+        app,
+        max_body_bytes=settings.max_body_bytes,
+        setting="CONSENT_MAX_BODY_BYTES",
+        unavailable=(*STORE_AWAY, WriterStoppedError),
+    )
     return app
 
 

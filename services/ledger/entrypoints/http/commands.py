@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 
 from schemas import commands as c
 from schemas.fields import Instant
+from services.ledger.application.commands import Submitted
 from services.ledger.application.contract import to_envelope
+from services.ledger.application.group_commit import GroupCommit
 from services.ledger.application.identity import Identifier
 from services.ledger.application.registry import REGISTRY, SUBJECT, CommandSpec
 from services.ledger.application.views import subject_view
@@ -71,17 +73,24 @@ def services_of(request: Request) -> LedgerServices:
     return wired
 
 
-def apply_command(
-    wired: LedgerServices, subject_id: UUID, command: c.AnyCommand, principal: Principal, response: Response
+def group_of(request: Request) -> GroupCommit:
+    """The queue this app's command routes write through, in commits shared by concurrent requests."""
+    group: GroupCommit = request.app.state.group_commit
+    return group
+
+
+async def apply_command(
+    request: Request, subject_id: UUID, command: c.AnyCommand, principal: Principal, response: Response
 ) -> CommandAccepted:
-    """Run a command for an authenticated caller; 201 when recorded, 200 when a repeat."""
+    """Run a command for an authenticated caller, in a commit shared with concurrent ones; 201 recorded, 200 repeat."""
+    wired = services_of(request)
     if command.subject_id is not None and command.subject_id != subject_id:
         raise unprocessable(("body", "subject_id"), "differs from the subject in the path")
     sender = REGISTRY.of(command).sender_field
     if sender is not None and getattr(command, sender) != principal.name:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"a token of {principal.name!r} confirms only for itself")
     actor = f"{principal.name}/{command.actor}" if command.actor else principal.name
-    outcome = wired.commands.handle(subject_id, command, actor=actor, now=wired.clock(), scopes=principal.scopes)
+    outcome = await group_of(request).submit(Submitted(subject_id, command, actor, wired.clock(), principal.scopes))
     response.status_code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
     return CommandAccepted(subject_id=subject_id, event_ids=outcome.event_ids, replayed=outcome.replayed)
 
@@ -89,13 +98,15 @@ def apply_command(
 def _command_route(spec: CommandSpec[Any]) -> Any:
     """The route of one command: the subject from the path, or (a path without it) from the body."""
 
-    def route(subject_id: UUID, command: Any, request: Request, response: Response, principal: Any) -> CommandAccepted:
-        return apply_command(services_of(request), subject_id, command, principal, response)
+    async def route(
+        subject_id: UUID, command: Any, request: Request, response: Response, principal: Any
+    ) -> CommandAccepted:
+        return await apply_command(request, subject_id, command, principal, response)
 
-    def in_body(command: Any, request: Request, response: Response, principal: Any) -> CommandAccepted:
+    async def in_body(command: Any, request: Request, response: Response, principal: Any) -> CommandAccepted:
         if command.subject_id is None:
             raise unprocessable(("body", "subject_id"), "is required: the body names the subject")
-        return apply_command(services_of(request), command.subject_id, command, principal, response)
+        return await apply_command(request, command.subject_id, command, principal, response)
 
     handler = route if spec.subject_in_path else in_body
     # Set as objects, not strings: FastAPI reads the body model and the scope check from here.
