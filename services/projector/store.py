@@ -8,7 +8,7 @@ tables are made, upgraded or rebuilt when the store opens (services.projector.sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -161,12 +161,25 @@ class ProjectionStore:
 
     def state(self, subject_id: str) -> dict[str, Any] | None:
         """The subject's current state, or None if no event about it was seen."""
-        return self.states([subject_id]).get(subject_id)
-
-    def states(self, subject_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Current states of many subjects (bulk checks)."""
+        query = select(subject_state.c.state).where(subject_state.c.subject_id == subject_id)
         with begin(self._engine) as connection:
-            return self._load(connection, set(subject_ids))
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else dict(orjson.loads(found))
+
+    def states_by_chunk(
+        self, subject_ids: Sequence[str], chunk: int
+    ) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
+        """`chunk` of `subject_ids` at a time, in their order, with the current states of those seen (bulk checks).
+
+        Each chunk is one query in its own short transaction, so a long answer streams without
+        holding a connection (SQLite's one) from the consumer between chunks.
+        """
+        s = subject_state.c
+        for start in range(0, len(subject_ids), chunk):
+            asked = subject_ids[start : start + chunk]
+            with begin(self._engine) as connection:
+                rows = connection.execute(select(s.subject_id, s.state).where(s.subject_id.in_(set(asked)))).fetchall()
+            yield asked, {subject: orjson.loads(state) for subject, state in rows}
 
     def unsent_cascade(self, limit: int = 500) -> list[dict[str, Any]]:
         """Cascade commands recorded but not yet sent to consent.commands.v1."""
