@@ -5,13 +5,15 @@ so `envelope.data` is the catalogue model of that event (`isinstance(envelope.da
 Readers are tolerant: unknown fields in `data` are ignored and unknown extension attributes are
 kept (in `model_extra`), because adding either is allowed within v1. The envelope also keeps the
 document exactly as received (`Envelope.document`): the hash covers every attribute, known or not.
+Record bytes are validated by pydantic's own JSON parser in one pass, and the envelope keeps the bytes
+themselves: the document is decoded from them only when someone asks for it (a verifier), never copied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, cast
 from uuid import UUID
 
 import orjson
@@ -20,12 +22,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ModelWrapValidatorHandler,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     create_model,
     field_serializer,
-    model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 
@@ -91,7 +92,8 @@ class Envelope(BaseModel):
     """One record value of consent.events.v1: a CloudEvents 1.0 event in structured JSON mode."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    _document: dict[str, Any] | None = PrivateAttr(default=None)
+    _document: dict[str, Any] | None = PrivateAttr(default=None)  # as received, once decoded
+    _raw: bytes | None = PrivateAttr(default=None)  # the record value it was parsed from
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version.")
     id: UUID = Field(description="Event id: the same in the ledger's store, on Kafka and in exports.")
@@ -131,17 +133,20 @@ class Envelope(BaseModel):
         "Ledger order, set by the relay on publishing; not covered by `hash`."
     )
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_document(cls, value: Any, handler: ModelWrapValidatorHandler[Envelope]) -> Envelope:
-        envelope = handler(value)
-        if isinstance(value, Mapping):
-            envelope._document = dict(value)
-        return envelope
-
     @field_serializer("time", "recordedat")
     def _canonical_time(self, moment: datetime) -> str:
         return utc_text(moment)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal attributes and equal documents as received, whether each was read from bytes or a mapping."""
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        same = type(self) is type(other) and self.__dict__ == other.__dict__
+        return same and self.model_extra == other.model_extra and self.document == other.document
+
+    def __hash__(self) -> int:
+        """By its attributes, as pydantic hashes a frozen model."""
+        return hash((type(self), *self.__dict__.values()))
 
     @property
     def name(self) -> str:
@@ -151,6 +156,8 @@ class Envelope(BaseModel):
     @property
     def document(self) -> dict[str, Any]:
         """The envelope as received (what `hash` covers); for one built in code, `to_document()`."""
+        if self._document is None and self._raw is not None:
+            self._document = orjson.loads(self._raw)  # parse_envelope read these bytes as JSON already
         return self._document if self._document is not None else self.to_document()
 
     def to_document(self) -> dict[str, Any]:
@@ -178,6 +185,10 @@ def _envelope_model(data_model: type[EventData]) -> type[Envelope]:
 
 EVENT_MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in CATALOGUE}
 ENVELOPE_MODELS: dict[str, type[Envelope]] = {model.__name__: _envelope_model(model) for model in CATALOGUE}
+_ANY_ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(
+    cast("Any", Annotated[Union[tuple(ENVELOPE_MODELS.values())], Field(discriminator="type")])  # noqa: UP007
+)  # every envelope model, chosen by `type` (a union built at run time, hence Union)
+_NOT_JSON_TO_ORJSON = (b"NaN", b"Infinity")  # pydantic's parser reads these; the contract's JSON (orjson) does not
 
 
 class ContractError(ValueError):
@@ -205,7 +216,19 @@ def parse_envelope(value: bytes | Mapping[str, Any]) -> Envelope:
 
     Raises ContractError naming the event id and every field that does not fit; UnknownEventTypeError
     (a ContractError) when the `type` is not in this catalogue.
+
+    Bytes are validated straight from JSON, the `type` choosing the model, and kept beside the
+    envelope for `document`; only a value that does not fit takes the path below, which names
+    every problem exactly as before.
     """
+    if isinstance(value, bytes) and not any(token in value for token in _NOT_JSON_TO_ORJSON):
+        try:
+            envelope = _ANY_ENVELOPE.validate_json(value)
+        except ValidationError:
+            pass  # told below, with the event id and each field at fault
+        else:
+            envelope._raw = value
+            return envelope
     document = _decoded(value)
     event_id = str(document["id"]) if document.get("id") is not None else None
     kind = document.get("type")
@@ -214,10 +237,12 @@ def parse_envelope(value: bytes | Mapping[str, Any]) -> Envelope:
         problem = f"{kind!r} is not an event of the v1 catalogue" if kind is not None else "missing"
         raise UnknownEventTypeError(event_id, [("type", problem)])
     try:
-        return ENVELOPE_MODELS[name].model_validate(document)
+        envelope = ENVELOPE_MODELS[name].model_validate(document)
     except ValidationError as error:
         problems = [(".".join(map(str, e["loc"])) or "(envelope)", e["msg"]) for e in error.errors(include_url=False)]
         raise ContractError(event_id, problems) from error
+    envelope._document = dict(document) if document is value else cast("dict[str, Any]", document)  # ours
+    return envelope
 
 
 def _decoded(value: bytes | Mapping[str, Any]) -> Mapping[str, Any]:

@@ -1,7 +1,7 @@
 """The request register: subject requests and withdrawal applications, as rows kept beside the subject states.
 
-`save` writes the rows of the states a batch changed inside the store's batch transaction, so they
-move with the offsets; the queries read them back. Every function takes the open connection; the
+`save` writes the rows a batch changed (of the states it changed) inside the store's batch
+transaction, so they move with the offsets; the queries read them back. Every function takes the open connection; the
 same statements run on SQLite and PostgreSQL (the tables are in services.projector.schema).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Result, and_, case, func, select
 
@@ -34,19 +34,38 @@ def _effective_on() -> ColumnElement[Any]:
     return case((and_(r.c.kind == "withdrawal", r.c.status == "open"), pending)).label("effective_on")
 
 
-def save(connection: Connection, states: Sequence[dict[str, Any]]) -> None:
-    """Upsert every request and withdrawal application of `states`."""
+class Change(NamedTuple):
+    """A subject's state as stored before a batch (None: new) and after it."""
+
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+def _changed(change: Change, part: str) -> list[tuple[str, dict[str, Any]]]:
+    """The entries of `part` (requests, withdrawals) the batch added or replaced.
+
+    `evolve` copies on write, so an entry the batch did not touch is the very object that was stored.
+    """
+    known = change.before[part] if change.before is not None else {}
+    return [(key, entry) for key, entry in change.after[part].items() if known.get(key) is not entry]
+
+
+def save(connection: Connection, changes: Sequence[Change]) -> None:
+    """Upsert the requests and withdrawal applications the batch added or changed."""
     requests = [
-        {"subject_id": s["subject_id"], "request_id": request_id, **{name: request[name] for name in _REQUEST}}
-        for s in states
-        for request_id, request in s["requests"].items()
+        {"subject_id": c.after["subject_id"], "request_id": request_id, **{name: request[name] for name in _REQUEST}}
+        for c in changes
+        for request_id, request in _changed(c, "requests")
     ]
     upsert(connection, subject_requests, requests, update=("status", "answered_on", "response_ref", "reason"))
     applications = [
-        {"subject_id": s["subject_id"], "event_id": event_id, **{name: application[name] for name in _APPLICATION}}
-        for s in states
-        for event_id, application in s["withdrawals"].items()
-    ]
+        {
+            "subject_id": c.after["subject_id"], "event_id": event_id,
+            **{name: application[name] for name in _APPLICATION},
+        }
+        for c in changes
+        for event_id, application in _changed(c, "withdrawals")
+    ]  # fmt: skip
     upsert(
         connection, withdrawal_applications, applications,
         update=("status", "outcome_event_id", "reason", "legal_basis"),

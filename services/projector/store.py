@@ -8,7 +8,7 @@ tables are made, upgraded or rebuilt when the store opens (services.projector.sc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +22,7 @@ from services.platform.settings import store_kind
 from services.platform.sql import begin, engine_for, upsert
 from services.projector import register
 from services.projector.projection import evolve, initial_state
+from services.projector.register import Change
 from services.projector.schema import (
     READ_MODEL_VERSION,
     SCHEMA_LOCK,
@@ -94,21 +95,27 @@ class ProjectionStore:
         return {int(p): int(n) for p, n in rows}
 
     def apply(self, topic: str, records: Sequence[Consumed]) -> int:
-        """Fold a batch into the read models and move the offsets, atomically; return how many were new."""
+        """Fold a batch into the read models and move the offsets, atomically; return how many were new.
+
+        The batch's events are folded per subject in memory, in the order of the records; then the
+        rows they changed are written by one bulk upsert per table, with the offsets, in one transaction.
+        """
         with begin(self._engine, immediate=True) as connection:
             offsets = self._offsets(connection, topic)
             fresh = [r for r in records if r.offset >= offsets.get(r.partition, 0)]
             if not fresh:
                 return 0
-            events = [(r, r.envelope) for r in fresh if r.envelope is not None]
-            states = self._load(connection, {str(envelope.subject) for _, envelope in events})
+            events = [r.envelope for r in fresh if r.envelope is not None]
+            stored = self._load(connection, {str(envelope.subject) for envelope in events})
+            states = dict(stored)
             outbox: list[dict[str, Any]] = []
-            for _, envelope in events:
+            for envelope in events:
                 subject = str(envelope.subject)
                 before = states.get(subject) or initial_state(subject)
                 states[subject] = evolve(before, envelope)
                 outbox += cascade_commands(before, states[subject], envelope)
-            self._save(connection, states.values(), outbox)
+            changed = [Change(stored.get(s), after) for s, after in states.items() if after is not stored.get(s)]
+            self._save(connection, changed, outbox)
             APPLIED.inc(len(fresh))
             moved: dict[int, int] = {}
             for record in fresh:
@@ -127,25 +134,25 @@ class ProjectionStore:
             found |= {subject: orjson.loads(state) for subject, state in rows}
         return found
 
-    def _save(self, connection: Connection, states: Iterable[dict[str, Any]], outbox: list[dict[str, Any]]) -> None:
-        rows = list(states)
+    def _save(self, connection: Connection, changed: Sequence[Change], outbox: list[dict[str, Any]]) -> None:
+        """Upsert the changed states, the transfers they added, their changed register rows and the cascade."""
         upsert(
             connection, subject_state,
             [{"subject_id": s["subject_id"], "version": s["version"], "position": s["position"], "state": canonical(s)}
-             for s in rows],
+             for _, s in changed],
             update=("version", "position", "state"),
         )  # fmt: skip
         transfers = [
             {
-                "event_id": t["event_id"], "subject_id": s["subject_id"], "recipient": t["recipient"],
+                "event_id": t["event_id"], "subject_id": after["subject_id"], "recipient": t["recipient"],
                 "country": t["country"], "purpose": t["purpose"], "categories": ",".join(t["categories"]),
                 "at": t["at"],
             }
-            for s in rows
-            for t in s["transfers"]
+            for before, after in changed
+            for t in after["transfers"][len(before["transfers"]) if before else 0 :]  # evolve only appends to it
         ]  # fmt: skip
         upsert(connection, transfer_register, transfers)
-        register.save(connection, rows)
+        register.save(connection, changed)
         commands = [
             {"command_id": c["command_id"], "subject_id": c["subject_id"], "command": canonical(c), "sent": 0}
             for c in outbox
@@ -154,12 +161,25 @@ class ProjectionStore:
 
     def state(self, subject_id: str) -> dict[str, Any] | None:
         """The subject's current state, or None if no event about it was seen."""
-        return self.states([subject_id]).get(subject_id)
-
-    def states(self, subject_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Current states of many subjects (bulk checks)."""
+        query = select(subject_state.c.state).where(subject_state.c.subject_id == subject_id)
         with begin(self._engine) as connection:
-            return self._load(connection, set(subject_ids))
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else dict(orjson.loads(found))
+
+    def states_by_chunk(
+        self, subject_ids: Sequence[str], chunk: int
+    ) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Any]]]]:
+        """`chunk` of `subject_ids` at a time, in their order, with the current states of those seen (bulk checks).
+
+        Each chunk is one query in its own short transaction, so a long answer streams without
+        holding a connection (SQLite's one) from the consumer between chunks.
+        """
+        s = subject_state.c
+        for start in range(0, len(subject_ids), chunk):
+            asked = subject_ids[start : start + chunk]
+            with begin(self._engine) as connection:
+                rows = connection.execute(select(s.subject_id, s.state).where(s.subject_id.in_(set(asked)))).fetchall()
+            yield asked, {subject: orjson.loads(state) for subject, state in rows}
 
     def unsent_cascade(self, limit: int = 500) -> list[dict[str, Any]]:
         """Cascade commands recorded but not yet sent to consent.commands.v1."""

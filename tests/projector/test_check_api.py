@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.projector.http import create_app
+from services.projector.routes import CheckAnswer
 from services.projector.settings import ProjectorSettings
 from services.projector.store import Consumed
 from tests.ledger.scenario_support import given_consent
@@ -64,3 +65,26 @@ def test_a_service_message_is_allowed_by_the_rule_alone_and_names_no_event(api: 
     assert answer.status_code == 200
     assert (answer.json()["allow"], answer.json()["rule"], answer.json()["event_id"]) == (True, "service_message", None)
     assert api.get("/openapi.json").json()["components"]["schemas"]["CheckAnswer"]["properties"]["event_id"]["anyOf"]
+
+
+def test_each_bulk_line_is_byte_for_byte_the_check_answer_of_its_subject(api: TestClient) -> None:
+    envelopes = published(given_consent())
+    api.app.state.store.apply("consent.events.v1", [Consumed(0, n, e) for n, e in enumerate(envelopes)])  # type: ignore[attr-defined]
+    audience = [str(envelopes[0].subject), str(uuid.uuid4()), str(envelopes[0].subject)]
+    questions = [
+        {"system": "marketing", "purpose": "marketing", "channel": "email"},
+        {"system": "delivery", "purpose": "delivery_and_service", "service_message": True},
+        {"system": "crm", "purpose": "loyalty", "recipient": "partner", "country": "RU", "categories": ["name"]},
+    ]
+
+    for question in questions:
+        with api.stream("POST", "/v1/checks/bulk", json={"subject_ids": audience, **question}, headers=AUTH) as answer:
+            streamed = answer.read()
+        single = [
+            api.get("/v1/checks", params={"subject_id": subject, **question}, headers=AUTH).json()
+            for subject in audience
+        ]
+        expected = b"".join(orjson.dumps(CheckAnswer(**one).model_dump()) + b"\n" for one in single)
+
+        assert answer.headers["content-type"] == "application/x-ndjson"
+        assert streamed == expected

@@ -77,9 +77,35 @@ def test_an_event_type_outside_the_catalogue_is_told_apart() -> None:
     assert event_name("LoyaltyCardLinked") is None
 
 
+def test_bytes_and_their_decoded_mapping_give_the_same_envelope_and_document() -> None:
+    newer = resealed({**first_of("ConsentGranted"), "extensions": {"channel": "web"}})
+
+    from_bytes, from_mapping = parse_envelope(orjson.dumps(newer)), parse_envelope(newer)
+
+    assert from_bytes == from_mapping
+    assert from_bytes.document == from_mapping.document == newer
+    assert parse_envelope(orjson.dumps({**newer, "extensions": {"channel": "app"}})) != from_mapping
+
+
+def test_the_same_record_in_other_bytes_is_refused_with_the_same_problems() -> None:
+    granted = {**first_of("ConsentGranted"), "subjectversion": 0, "actor": ""}
+
+    with pytest.raises(ContractError) as from_bytes:
+        parse_envelope(orjson.dumps(granted))
+    with pytest.raises(ContractError) as from_mapping:
+        parse_envelope(granted)
+
+    assert from_bytes.value.problems == from_mapping.value.problems
+    assert [field for field, _ in from_bytes.value.problems] == ["subjectversion", "actor"]
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [(b"{not json", "(record): not JSON"), (b"[1, 2]", "(record): a JSON object is expected, not list")],
+    [
+        (b"{not json", "(record): not JSON"),
+        (b"[1, 2]", "(record): a JSON object is expected, not list"),
+        (orjson.dumps(first_of("ConsentGranted"))[:-1] + b', "extension": NaN}', "(record): not JSON"),
+    ],
 )
 def test_a_record_that_is_not_an_envelope_at_all(value: bytes, problem: str) -> None:
     with pytest.raises(ContractError, match=rf"^record without an id: {re.escape(problem)}"):
