@@ -83,7 +83,7 @@ class _Verifier:
     def run(self, bundle: Bundle) -> None:
         manifest = self.check_manifest(bundle)
         head, checkpoint = self.check_checkpoint(bundle)
-        collection = Collection(bundle.documents(COLLECTION))
+        collection = Collection(bundle.lines(COLLECTION))
         self.events = Events(head, manifest.complete, manifest.bounds, collection, self.progress)
         self.events.run(bundle.lines(EVENTS), bundle.lines(PROOFS))
         subjects = check_chains(bundle, self.events.chains)

@@ -193,7 +193,8 @@ class Bundle:
             while chunk := member.read(_CHUNK):  # a chunk at a time: much faster than the member's readline
                 sha256.update(chunk)
                 size += len(chunk)
-                *whole, rest = (rest + chunk).split(b"\n")
+                whole = (rest + chunk).split(b"\n")
+                rest = whole.pop()
                 yield from whole
         if rest:
             yield rest
@@ -202,11 +203,7 @@ class Bundle:
     def documents(self, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """The member's lines as JSON objects, numbered from 1."""
         for number, line in enumerate(self.lines(name), 1):
-            try:
-                document = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                document = None
-            yield number, document if type(document) is dict else json_object(line, name, number)
+            yield number, json_document(line, name, number)
 
     def digest(self, name: str) -> tuple[str, int]:
         """SHA-256 (hex) and size of the member's bytes."""
@@ -228,6 +225,15 @@ class Bundle:
             yield
         except _UNREADABLE as error:
             raise Problem(f"{name}: cannot be read from the zip ({error})") from error
+
+
+def json_document(line: bytes, name: str, number: int) -> dict[str, Any]:
+    """Line `number` of member `name` as a JSON object; a Problem naming them if it is not one."""
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        document = None
+    return document if type(document) is dict else json_object(line, name, number)
 
 
 def json_object(data: bytes, member: str, number: int | None = None) -> dict[str, Any]:
