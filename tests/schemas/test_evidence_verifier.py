@@ -279,8 +279,12 @@ def test_the_public_key_is_read_from_pem_or_base64_of_its_raw_bytes() -> None:
         load_public_key(b"not a key!")
 
 
-def test_lines_written_as_another_json_writer_would_still_verify(tmp_path: Path) -> None:
-    members = read_zip(write_bundle(tmp_path / "subject.zip", LEDGER_KEY, KEPT_ON))
+@pytest.mark.parametrize("scope", ["complete", "subject"])
+def test_lines_written_as_another_json_writer_would_still_verify(tmp_path: Path, scope: str) -> None:
+    # The verifier compares proof and collection lines as bytes first: lines of other bytes are parsed and checked.
+    written = write_bundle(tmp_path / "complete.zip", LEDGER_KEY) if scope == "complete" else None
+    members = read_zip(written or write_bundle(tmp_path / "subject.zip", LEDGER_KEY, KEPT_ON))
+    assert members[COLLECTION].strip(), "the bundle has consents, so collection lines"
     for member in (EVENTS, PROOFS, CHAINS, COLLECTION):  # spaces after separators, keys in reverse order
         rows = [json.dumps(dict(reversed(orjson.loads(row).items()))) for row in lines(members[member])]
         members[member] = "".join(row + "\n" for row in rows).encode()
