@@ -213,6 +213,19 @@ def test_the_envelope_built_from_the_stored_json_is_the_one_built_from_the_domai
     ]
 
 
+def test_the_rows_the_relay_reads_are_the_librarys_notifications(ledger: ScenarioLedger) -> None:
+    given_the_whole_catalogue(ledger)
+
+    rows = ledger.commands_recorder.select_rows(3, 1000)
+    notifications = ledger.recorder.select_notifications(start=3, limit=1000)
+
+    assert len(rows) == len(notifications) > 10
+    assert [(r.position, UUID(r.subject), r.version, r.topic, r.state) for r in rows] == [
+        (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
+    ]
+    assert all(row.subject == str(UUID(row.subject)) for row in rows)  # the canonical text of the id
+
+
 @hypothesis.given(subject=st.uuids(), version=st.integers(min_value=1, max_value=10**9))
 def test_an_event_id_spelled_out_is_the_uuid5_of_its_subject_and_version(subject: UUID, version: int) -> None:
     assert event_id_text(str(subject), version) == str(event_id_of(subject, version))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import AggregateRecorder, StoredEvent
+from eventsourcing.persistence import AggregateRecorder, Notification, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
@@ -49,6 +49,24 @@ class CommandRow:
         """A row as selected (command_id, subject_id, digest, event_ids)."""
         command_id, subject_id, digest, event_ids = row
         return cls(command_id, subject_id, digest, tuple(event_ids.split()))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """A stored event as the relay and the bundles read it: its position and its subject's id as text, no objects."""
+
+    position: int
+    subject: str
+    version: int
+    topic: str
+    state: bytes
+
+    def notification(self) -> Notification:
+        """The library's notification of it (for an event its mapper must read)."""
+        return Notification(
+            id=self.position, originator_id=UUID(self.subject), originator_version=self.version,
+            topic=self.topic, state=self.state,
+        )  # fmt: skip
 
 
 def table_of(recorder: AggregateRecorder) -> str:
@@ -89,6 +107,20 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         for event in self._stored(statement, (list(after), list(after.values()))):
             found.setdefault(cast("UUID", event.originator_id), []).append(event)
         return found
+
+    def select_rows(self, start: int, limit: int) -> list[StoredRow]:
+        """Up to `limit` stored events from position `start` on, in order: what `select_notifications` reads."""
+        statement = SQL(
+            "SELECT notification_id, originator_id::text AS subject, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (start, limit), prepare=True)
+            return [
+                StoredRow(row["notification_id"], row["subject"], row["originator_version"], row["topic"],
+                          bytes(row["state"]))
+                for row in curs.fetchall()
+            ]  # fmt: skip
 
     def _stored(self, statement: SQL | Any, params: tuple[Any, ...]) -> list[StoredEvent]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -146,6 +178,17 @@ class SqliteCommandRecorder(SQLiteApplicationRecorder):
                     found[originator_id] = [self._stored(row) for row in rows]
         return found
 
+    def select_rows(self, start: int, limit: int) -> list[StoredRow]:
+        """Up to `limit` stored events from position `start` on, in order: what `select_notifications` reads."""
+        statement = (
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "  # noqa: S608 - the library's table name
+            "WHERE rowid>=? ORDER BY rowid LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (start, limit))
+            text = _dashed if self.datastore.originator_id_type == "uuid" else str
+            return [StoredRow(row[0], text(row[1]), row[2], row[3], row[4]) for row in c.fetchall()]
+
     def _stored(self, row: Any) -> StoredEvent:
         originator_id = self.convert_originator_id(row["originator_id"])
         return StoredEvent(originator_id, row["originator_version"], row["topic"], row["state"])
@@ -169,3 +212,8 @@ class SqliteCommandRecorder(SQLiteApplicationRecorder):
                 c.execute(SELECT + f"IN ({', '.join('?' * len(chunk))})", chunk)  # only placeholders are formatted in
                 found.extend(CommandRow.of(tuple(row)) for row in c.fetchall())
         return found
+
+
+def _dashed(hexa: str) -> str:
+    """A UUID's text from the 32 hex digits SQLite keeps (the library stores `UUID.hex`)."""
+    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"

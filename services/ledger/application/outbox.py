@@ -28,19 +28,23 @@ class Record:
 
 
 def stored_envelopes(ledger: Ledger, position: int, limit: int) -> list[dict[str, Any]]:
-    """The next `limit` stored events after `position`, as envelopes carrying their position."""
-    return [envelope_of(ledger, n) for n in ledger.recorder.select_notifications(start=position + 1, limit=limit)]
+    """The next `limit` stored events after `position`, as envelopes carrying their position.
+
+    Built from each event's stored JSON when the store holds it plain (no cipher or compressor), else
+    through the domain event; the ledger's own rows are read, without the library's objects per event.
+    """
+    if ledger.mapper.cipher is None and ledger.mapper.compressor is None:
+        return [
+            stored_envelope(row.topic, row.subject, row.version, row.state, position=row.position)
+            or _through_the_domain(ledger, row.notification())
+            for row in ledger.commands_recorder.select_rows(position + 1, limit)
+        ]
+    return [
+        _through_the_domain(ledger, n) for n in ledger.recorder.select_notifications(start=position + 1, limit=limit)
+    ]
 
 
-def envelope_of(ledger: Ledger, notification: Notification) -> dict[str, Any]:
-    """A stored event's envelope: built from its JSON when it can be, else through the domain event."""
-    plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
-    envelope = plain and stored_envelope(
-        notification.topic, str(notification.originator_id), notification.originator_version, notification.state,
-        position=notification.id,
-    )  # fmt: skip
-    if envelope:
-        return envelope
+def _through_the_domain(ledger: Ledger, notification: Notification) -> dict[str, Any]:
     return to_envelope(cast("SubjectEvent", ledger.mapper.to_domain_event(notification)), position=notification.id)
 
 
