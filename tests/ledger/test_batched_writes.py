@@ -7,10 +7,12 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import DataError
 
 from schemas import commands as c
 from schemas.chain import chain_problems
 from services.ledger.adapters.pii.keys import SubjectErasedError
+from services.ledger.adapters.recorders import PostgresCommandRecorder
 from services.ledger.application.batch import Step, execute_many
 from services.ledger.application.commands import Submitted
 from services.ledger.application.contract import to_envelope
@@ -164,24 +166,44 @@ def test_a_concurrent_write_to_a_subject_of_the_batch_is_met_by_deciding_the_bat
     elsewhere.close()
 
 
-def test_new_keys_are_written_in_one_transaction_before_the_events(
+def test_new_keys_are_written_in_the_transaction_of_the_events_under_them(
     ledger: ScenarioLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subjects = [new_subject() for _ in range(5)]
     keys: Any = ledger.cipher._keys  # the key store, to count its writes
-    calls: list[str] = []
-    monkeypatch.setattr(keys, "create", lambda subject_id: calls.append("create"))
-    real_create_many = keys.create_many
+    monkeypatch.setattr(keys, "create", lambda subject_id: pytest.fail("a batch makes no key on its own"))
+    real_save, saves = ledger.save, []
     monkeypatch.setattr(
-        keys, "create_many", lambda new: calls.append(f"create_many {len(new)}") or real_create_many(new)
+        ledger, "save", lambda *s, **kw: saves.append((len(s), len(kw.get("keys", ())))) or real_save(*s, **kw)
     )
-    real_save = ledger.save
-    monkeypatch.setattr(ledger, "save", lambda *subjects: calls.append(f"save {len(subjects)}") or real_save(*subjects))
 
     execute_many(ledger, [grant(ledger, s, ctx(f"g-{i}"), PII) for i, s in enumerate(subjects)])
 
-    assert calls == ["create_many 5", "save 5"]
-    assert all(ledger.history(s)[0][0].pii for s in subjects)
+    assert saves == [(5, 5)]  # one save: five subjects, their five keys
+    assert all(keys.get(str(s)) is not None for s in subjects)
+    assert [ledger.cipher.decrypt(str(s), ledger.history(s)[0][0].pii or "", fresh=True) for s in subjects] == [PII] * 5
+
+
+def test_a_batch_whose_events_are_not_stored_leaves_no_key_behind(
+    ledger: ScenarioLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subjects = [new_subject() for _ in range(3)]
+    recorder: Any = ledger.recorder
+    hook = "_insert_stored_events" if isinstance(recorder, PostgresCommandRecorder) else "_insert_events"
+    real_insert = getattr(recorder, hook)
+
+    def insert_then_fail(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+        real_insert(cursor, *args, **kwargs)  # the events, their commands and their keys are written ...
+        if hook == "_insert_events":
+            raise RuntimeError("the store failed before the commit")  # ... and rolled back together
+        cursor.execute("SELECT 1 / 0")  # a failed PostgreSQL transaction can only roll back
+
+    monkeypatch.setattr(recorder, hook, insert_then_fail)
+    with pytest.raises((RuntimeError, DataError)):
+        execute_many(ledger, [grant(ledger, s, ctx(f"g-{i}"), PII) for i, s in enumerate(subjects)])
+
+    assert [ledger.cipher._keys.get(str(s)) for s in subjects] == [None, None, None]
+    assert [ledger.history(s)[0] for s in subjects] == [[], [], []]
 
 
 def test_handle_many_runs_the_registrys_use_cases_and_an_erasure_still_destroys_the_key(

@@ -25,8 +25,18 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from services.ledger.adapters.pii.keys import KeyRow
+
 INSERT_POSTGRES = "INSERT INTO ledger_commands (command_id, subject_id, digest, event_ids) VALUES (%s, %s, %s, %s)"
 INSERT_SQLITE = "INSERT INTO ledger_commands (command_id, subject_id, digest, event_ids) VALUES (?, ?, ?, ?)"
+# No ON CONFLICT: a subject that got a key (or was erased) meanwhile is a unique violation, which voids the whole
+# transaction in the database itself (the library commits after a Python exception in its hook, but a failed
+# PostgreSQL transaction can only roll back) and reaches the caller as the library's IntegrityError.
+KEYS_POSTGRES = (
+    "INSERT INTO subject_keys (subject_id, key_id, wrapped_key, created_at) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[], %s::timestamptz[])"
+)
+KEYS_SQLITE = "INSERT INTO subject_keys (subject_id, key_id, wrapped_key, created_at) VALUES (?, ?, ?, ?)"
 SELECT = "SELECT command_id, subject_id, digest, event_ids FROM ledger_commands WHERE command_id "
 SQLITE_CHUNK = 500  # ids per query, well under SQLite's limit of bound parameters
 
@@ -74,6 +84,11 @@ def table_of(recorder: AggregateRecorder) -> str:
     if isinstance(recorder, PostgresAggregateRecorder | SQLiteAggregateRecorder):
         return recorder.events_table_name
     raise TypeError(f"not a recorder of the ledger's stores: {type(recorder).__name__}")
+
+
+def _keys(kwargs: dict[str, Any]) -> Sequence[KeyRow]:
+    keys: Sequence[KeyRow] = kwargs.get("keys", ())
+    return keys
 
 
 def _rows(kwargs: dict[str, Any]) -> list[tuple[str, str, str | None, str]]:
@@ -132,10 +147,13 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
 
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)  # takes the lock of the events table first
-        rows = _rows(kwargs)
-        if rows:
-            with curs.connection.cursor() as rows_cursor:  # the library fetches notification ids from `curs`
-                rows_cursor.executemany(INSERT_POSTGRES, rows)
+        rows, keys = _rows(kwargs), _keys(kwargs)
+        with curs.connection.cursor() as more:  # the library fetches notification ids from `curs`
+            if rows:
+                more.executemany(INSERT_POSTGRES, rows)
+            if keys:
+                columns = zip(*((k.subject_id, k.key_id, k.wrapped_key, k.created_at) for k in keys), strict=True)
+                more.execute(KEYS_POSTGRES, [list(column) for column in columns])
 
     def select_commands(self, command_ids: Collection[str]) -> list[CommandRow]:
         """The rows of these command ids (on any subject), in one query."""
@@ -197,9 +215,13 @@ class SqliteCommandRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        rows = _rows(kwargs)
+        rows, keys = _rows(kwargs), _keys(kwargs)
         if rows:
             c.executemany(INSERT_SQLITE, rows)
+        if keys:
+            c.executemany(
+                KEYS_SQLITE, [(k.subject_id, k.key_id, k.wrapped_key, k.created_at.isoformat()) for k in keys]
+            )
         return notification_ids
 
     def select_commands(self, command_ids: Collection[str]) -> list[CommandRow]:

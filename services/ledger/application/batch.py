@@ -5,10 +5,10 @@ Each subject is loaded once and its commands run in order, a later one seeing wh
 recorded; a repeat or a reused command id is told exactly as `Ledger.execute` tells it (the
 subject's `outcome_of`, on what the store recorded for the batch's command ids, read in one query).
 A refused command refuses only itself: its subject is put back as it was
-before that command. Then the keys made for new subjects are stored in one transaction, and every
-changed subject is sealed into its hash chain and saved by one `save(*subjects)`: one transaction,
-one lock of the events table, one commit. A concurrent write to one of the subjects (IntegrityError),
-or a key another writer stored first, voids the attempt: the batch is decided again on fresh state,
+before that command. Then every changed subject is sealed into its hash chain and saved, with the
+keys made for new subjects, by one `save(*subjects, keys=...)`: one transaction, one lock of the
+events table, one commit. A concurrent write to one of the subjects, or a key another writer stored
+first (both an IntegrityError), voids the attempt: the batch is decided again on fresh state,
 and after BATCH_RETRIES each command goes through `Ledger.execute` alone
 (docs/decisions/0014-batched-command-writes.md).
 """
@@ -25,7 +25,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from services.ledger.adapters.pii.cipher import KeyRaceError, NewKeys
+from services.ledger.adapters.pii.cipher import NewKeys
 from services.ledger.adapters.pii.keys import SubjectErasedError
 from services.ledger.application.ledger import Ledger, Outcome, Recorded
 from services.ledger.domain.errors import RuleViolationError
@@ -77,7 +77,7 @@ def execute_many(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     nothing of the batch was saved, unless the batch had fallen back to writing its commands alone.
     """
     retrying = Retrying(
-        retry=retry_if_exception_type((IntegrityError, KeyRaceError)),
+        retry=retry_if_exception_type(IntegrityError),
         stop=stop_after_attempt(BATCH_RETRIES),
         wait=wait_random_exponential(multiplier=0.01, max=0.2),
         reraise=True,
@@ -86,14 +86,14 @@ def execute_many(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
         for attempt in retrying:
             with attempt:
                 return _attempt(ledger, steps)
-    except (IntegrityError, KeyRaceError) as error:
+    except IntegrityError as error:
         log.info("a batch of %d met other writers %d times (%s); its commands are written one by one",
                  len(steps), BATCH_RETRIES, type(error).__name__)  # fmt: skip
     return [_alone(ledger, step) for step in steps]
 
 
 def _attempt(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
-    """One try: decide everything on the state as stored now, store the new keys, then save the subjects."""
+    """One try: decide everything on the state as stored now, then save the subjects with their new keys."""
     loaded: dict[UUID, _Loaded] = {}
     new_keys = NewKeys()
     ledger.cipher.prefetch({str(step.subject_id) for step in steps}, new_keys)  # one read for every subject's key
@@ -105,10 +105,11 @@ def _attempt(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     with ledger.making_keys(new_keys):
         results = [_decide(ledger, loaded, recorded, step) for step in steps]
     changed = {entry.subject.id: entry.subject for entry in loaded.values() if entry.subject.pending_events}
-    # A key without events is harmless, an event without its key is not: the keys go first.
-    ledger.cipher.store_new_keys(NewKeys({s: key for s, key in new_keys.items() if UUID(s) in changed}))
+    # The new keys are written in the events' transaction: no event without its key, no key without its events.
+    kept = NewKeys({s: key for s, key in new_keys.items() if UUID(s) in changed})
     if changed:
-        ledger.save(*changed.values())
+        ledger.save(*changed.values(), keys=ledger.cipher.wrapped(kept))
+        ledger.cipher.remember_new_keys(kept)
     return results
 
 

@@ -14,10 +14,10 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.ledger.adapters.pii.keys import KeyStore, SubjectErasedError
+from services.ledger.adapters.pii.keys import KeyRow, KeyStore, SubjectErasedError
 
 __all__ = [
-    "TOKEN_PREFIX", "KeyRaceError", "NewKeys", "NoSubjectKeyError", "PiiCipher", "PiiTokenError", "SubjectErasedError",
+    "TOKEN_PREFIX", "KeyRow", "NewKeys", "NoSubjectKeyError", "PiiCipher", "PiiTokenError", "SubjectErasedError",
 ]  # fmt: skip
 
 TOKEN_PREFIX = "pii.v1."  # noqa: S105 - a format marker, not a secret
@@ -40,12 +40,8 @@ class PiiTokenError(ValueError):
     """A token is not the subject's personal data: malformed, altered, or made for another subject."""
 
 
-class KeyRaceError(Exception):
-    """Another writer stored a key (or erased the subject) first: what was encrypted under the new key is void."""
-
-
 class NewKeys(dict[str, bytes]):
-    """Keys made for subjects while a batch is decided, written together by `PiiCipher.store_new_keys`.
+    """Keys made for subjects while a batch is decided, written with the batch's events (`PiiCipher.wrapped`).
 
     Until then they are nowhere but here: tokens made under them must not be stored before the keys are.
     `absent`: the subjects `PiiCipher.prefetch` found without a key, so none is looked for again.
@@ -54,6 +50,7 @@ class NewKeys(dict[str, bytes]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.absent: set[str] = set()
+        self.erasures_before = 0  # the cipher's erasures when they were wrapped: none since, or none is cached
 
 
 class PiiCipher:
@@ -76,7 +73,7 @@ class PiiCipher:
         """A text token of the personal data that only the subject's key opens, and only for that subject.
 
         With `new_keys` a subject without a key gets one there, not in the key store: the caller stores
-        them all at once (`store_new_keys`) before anything encrypted under them.
+        them all with what is encrypted under them (`wrapped`, then `remember_new_keys` once saved).
         """
         if new_keys is not None and subject_id in new_keys:
             aead = AESGCM(new_keys[subject_id])
@@ -122,18 +119,16 @@ class PiiCipher:
         new_keys.absent |= wanted - set(found)
         self._remember({s: AESGCM(key) for s, key in found.items() if key is not None}, erasures, now)
 
-    def store_new_keys(self, new_keys: NewKeys) -> None:
-        """Write the keys made in `new_keys` in one transaction; KeyRaceError if any subject had one meanwhile."""
-        if not new_keys:
-            return
-        now = time.monotonic()
+    def wrapped(self, new_keys: NewKeys) -> list[KeyRow]:
+        """The rows of the keys made in `new_keys`, for the event store to write with the events under them."""
         with self._lock:
-            erasures = self._erasures
-        stored = self._keys.create_many(new_keys)
-        lost = [subject_id for subject_id, key in new_keys.items() if stored.get(subject_id) != key]
-        self._remember({s: AESGCM(key) for s, key in new_keys.items() if s not in lost}, erasures, now)
-        if lost:
-            raise KeyRaceError(f"{len(lost)} subject(s) got a key, or were erased, from another writer meanwhile")
+            new_keys.erasures_before = self._erasures
+        return self._keys.wrap_many(new_keys) if new_keys else []
+
+    def remember_new_keys(self, new_keys: NewKeys) -> None:
+        """Cache the keys made in `new_keys`, now that the event store holds them (unless an erasure came since)."""
+        ciphers = {s: AESGCM(key) for s, key in new_keys.items()}
+        self._remember(ciphers, new_keys.erasures_before, time.monotonic())
 
     def is_erased(self, subject_id: str) -> bool:
         """Whether the subject was erased, as the key store says now (the cache is not asked)."""

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import os
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,6 +27,16 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """A new subject key as `subject_keys` holds it (wrapped), for the event store to write with the events under it."""
+
+    subject_id: str
+    key_id: str
+    wrapped_key: bytes
+    created_at: datetime
 
 
 class SubjectErasedError(Exception):
@@ -97,11 +108,8 @@ class KeyStore(Protocol):
     def create(self, subject_id: str) -> bytes:
         """Create the subject's key, or return the one that already exists; SubjectErasedError if erased."""
 
-    def create_many(self, keys: Mapping[str, bytes]) -> dict[str, bytes | None]:
-        """Store these new keys of subjects that have none, in one transaction; the key each subject has now.
-
-        A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
-        """
+    def wrap_many(self, keys: Mapping[str, bytes]) -> list[KeyRow]:
+        """The rows of these new keys, wrapped by the master key, in subject order: the event store writes them."""
 
     def get_many(self, subject_ids: Collection[str]) -> dict[str, bytes | None]:
         """The keys of those subjects that have a row, in one read; None: erased. A subject without one is left out."""
@@ -175,25 +183,14 @@ class SqlKeyStore:
             raise RuntimeError(f"the key row of subject {subject_id} vanished; rows of subject_keys are never deleted")
         return _open(self._master, subject_id, stored.key_id, stored.wrapped_key)
 
-    def create_many(self, keys: Mapping[str, bytes]) -> dict[str, bytes | None]:
-        """Store these new keys of subjects that have none, in one transaction; the key each subject has now.
+    def wrap_many(self, keys: Mapping[str, bytes]) -> list[KeyRow]:
+        """The rows of these new keys, wrapped by the master key, in subject order: the event store writes them.
 
-        A subject that had a key keeps it (the stored one is returned, not the one given); None: it was erased.
+        They are written in the transaction of the events encrypted under them (adapters/recorders.py): a key
+        never exists without them, nor they without it; a subject that got a key meanwhile voids the save.
         """
-        if not keys:
-            return {}
         now = self._clock()
-        rows = [
-            {"subject_id": subject_id, "key_id": self._master.key_id,
-             "wrapped_key": self._master.wrap(subject_id, key), "created_at": now}
-            for subject_id, key in sorted(keys.items())  # in one order, so two batches never deadlock
-        ]  # fmt: skip
-        with begin(self._engine) as connection:
-            upsert(connection, subject_keys, rows)  # conflicting inserts in flight are waited for
-            held = self._read(connection, keys)
-        if missing := sorted(set(keys) - set(held)):
-            raise RuntimeError(f"the key rows of {len(missing)} subjects vanished; subject_keys rows are never deleted")
-        return held
+        return [KeyRow(s, self._master.key_id, self._master.wrap(s, key), now) for s, key in sorted(keys.items())]
 
     def get_many(self, subject_ids: Collection[str]) -> dict[str, bytes | None]:
         """The keys of those subjects that have a row, in one read; None: erased. A subject without one is left out."""
