@@ -20,7 +20,7 @@ async def replay(store: ProjectionStore, bootstrap_servers: str, topic: str, pro
         with collector_held():  # the batch's objects die with it, none in a cycle (services.platform.collector)
             consumed = [Consumed(r.partition, r.offset, parse_envelope(r.value)) for r in batch]
             await to_thread.run_sync(store.apply, topic, consumed)
-            del consumed
+            consumed.clear()  # the worker thread holds its arguments until its next task: the batch dies here
         progress(len(batch))
 
     return await read_to_end(bootstrap_servers, topic, apply)
