@@ -22,7 +22,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     TypeAdapter,
     ValidationError,
     create_model,
@@ -92,8 +91,11 @@ class Envelope(BaseModel):
     """One record value of consent.events.v1: a CloudEvents 1.0 event in structured JSON mode."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    _document: dict[str, Any] | None = PrivateAttr(default=None)  # as received, once decoded
-    _raw: bytes | None = PrivateAttr(default=None)  # the record value it was parsed from
+    # What parse_envelope read: the record's bytes, or the document once decoded. A slot, not a pydantic
+    # private attribute: those cost a Python call and a dict on every envelope validated. Unset on an
+    # envelope built in code; read with object.__getattribute__, never as an attribute, so that an
+    # extension attribute of the same name (kept in model_extra) can never stand in for it.
+    __slots__ = ("_received",)
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version.")
     id: UUID = Field(description="Event id: the same in the ledger's store, on Kafka and in exports.")
@@ -156,9 +158,14 @@ class Envelope(BaseModel):
     @property
     def document(self) -> dict[str, Any]:
         """The envelope as received (what `hash` covers); for one built in code, `to_document()`."""
-        if self._document is None and self._raw is not None:
-            self._document = orjson.loads(self._raw)  # parse_envelope read these bytes as JSON already
-        return self._document if self._document is not None else self.to_document()
+        try:
+            received = object.__getattribute__(self, "_received")
+        except AttributeError:  # built in code, not read from a record
+            return self.to_document()
+        if isinstance(received, bytes):  # parse_envelope read these bytes as JSON already
+            received = orjson.loads(received)
+            object.__setattr__(self, "_received", received)
+        return cast("dict[str, Any]", received)
 
     def to_document(self) -> dict[str, Any]:
         """The envelope as JSON-ready attributes, absent ones left out; unknown `data` fields are not kept."""
@@ -188,7 +195,6 @@ ENVELOPE_MODELS: dict[str, type[Envelope]] = {model.__name__: _envelope_model(mo
 _ANY_ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(
     cast("Any", Annotated[Union[tuple(ENVELOPE_MODELS.values())], Field(discriminator="type")])  # noqa: UP007
 )  # every envelope model, chosen by `type` (a union built at run time, hence Union)
-_NOT_JSON_TO_ORJSON = (b"NaN", b"Infinity")  # pydantic's parser reads these; the contract's JSON (orjson) does not
 
 
 class ContractError(ValueError):
@@ -221,13 +227,14 @@ def parse_envelope(value: bytes | Mapping[str, Any]) -> Envelope:
     envelope for `document`; only a value that does not fit takes the path below, which names
     every problem exactly as before.
     """
-    if isinstance(value, bytes) and not any(token in value for token in _NOT_JSON_TO_ORJSON):
+    # pydantic's parser reads NaN and Infinity; the contract's JSON (orjson) does not (tested one by one: no generator)
+    if isinstance(value, bytes) and b"NaN" not in value and b"Infinity" not in value:
         try:
             envelope = _ANY_ENVELOPE.validate_json(value)
         except ValidationError:
             pass  # told below, with the event id and each field at fault
         else:
-            envelope._raw = value
+            object.__setattr__(envelope, "_received", value)
             return envelope
     document = _decoded(value)
     event_id = str(document["id"]) if document.get("id") is not None else None
@@ -241,7 +248,7 @@ def parse_envelope(value: bytes | Mapping[str, Any]) -> Envelope:
     except ValidationError as error:
         problems = [(".".join(map(str, e["loc"])) or "(envelope)", e["msg"]) for e in error.errors(include_url=False)]
         raise ContractError(event_id, problems) from error
-    envelope._document = dict(document) if document is value else cast("dict[str, Any]", document)  # ours
+    object.__setattr__(envelope, "_received", dict(document) if document is value else document)  # ours
     return envelope
 
 

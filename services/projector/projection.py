@@ -74,10 +74,10 @@ def evolve(state: State, envelope: Envelope) -> State:
     new["version"] = envelope.subjectversion
     if envelope.position is not None:
         new["position"] = envelope.position
-    new["last_event_id"] = str(envelope.id)
+    event_id = new["last_event_id"] = str(envelope.id)  # once: a UUID's text is made in Python, each time asked
     apply = _APPLY.get(type(envelope.data))
     if apply is not None:  # rectification changes nothing here: its new values are only in `pii`
-        apply(new, str(envelope.id), envelope)
+        apply(new, event_id, envelope)
     return new
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from anyio import to_thread
 
 from schemas.events import parse_envelope
+from services.platform.collector import collector_held
 from services.platform.reading import Batch, read_to_end
 from services.projector.store import Consumed, ProjectionStore
 
@@ -16,8 +17,10 @@ async def replay(store: ProjectionStore, bootstrap_servers: str, topic: str, pro
     """Fold every committed event of `topic` into `store` (which should be empty); return how many."""
 
     async def apply(batch: Batch) -> None:
-        consumed = [Consumed(r.partition, r.offset, parse_envelope(r.value)) for r in batch]
-        await to_thread.run_sync(store.apply, topic, consumed)
+        with collector_held():  # the batch's objects die with it, none in a cycle (services.platform.collector)
+            consumed = [Consumed(r.partition, r.offset, parse_envelope(r.value)) for r in batch]
+            await to_thread.run_sync(store.apply, topic, consumed)
+            consumed.clear()  # the worker thread holds its arguments until its next task: the batch dies here
         progress(len(batch))
 
     return await read_to_end(bootstrap_servers, topic, apply)

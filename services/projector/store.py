@@ -105,12 +105,11 @@ class ProjectionStore:
             fresh = [r for r in records if r.offset >= offsets.get(r.partition, 0)]
             if not fresh:
                 return 0
-            events = [r.envelope for r in fresh if r.envelope is not None]
-            stored = self._load(connection, {str(envelope.subject) for envelope in events})
+            events = [(str(r.envelope.subject), r.envelope) for r in fresh if r.envelope is not None]  # text once
+            stored = self._load(connection, {subject for subject, _ in events})
             states = dict(stored)
             outbox: list[dict[str, Any]] = []
-            for envelope in events:
-                subject = str(envelope.subject)
+            for subject, envelope in events:
                 before = states.get(subject) or initial_state(subject)
                 states[subject] = evolve(before, envelope)
                 outbox += cascade_commands(before, states[subject], envelope)

@@ -10,6 +10,7 @@ import pytest
 
 from schemas.envelope import canonical_bytes, event_hash
 from schemas.events import (
+    ENVELOPE_MODELS,
     ConsentWithdrawalRequested,
     ContractError,
     Envelope,
@@ -85,6 +86,15 @@ def test_bytes_and_their_decoded_mapping_give_the_same_envelope_and_document() -
     assert from_bytes == from_mapping
     assert from_bytes.document == from_mapping.document == newer
     assert parse_envelope(orjson.dumps({**newer, "extensions": {"channel": "app"}})) != from_mapping
+
+
+def test_an_envelope_built_in_code_is_its_own_document_whatever_its_extensions_are_called() -> None:
+    linked = {**first_of("LoyaltyCardLinked"), "_received": "not the document"}  # named as what parse_envelope keeps
+
+    built = ENVELOPE_MODELS["LoyaltyCardLinked"].model_validate(linked)
+
+    assert built.document == built.to_document() == linked
+    assert parse_envelope(orjson.dumps(linked)).document == linked
 
 
 def test_the_same_record_in_other_bytes_is_refused_with_the_same_problems() -> None:
