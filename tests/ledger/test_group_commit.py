@@ -107,7 +107,7 @@ async def test_commands_submitted_while_a_group_is_written_share_the_next_commit
 ) -> None:
     saves: list[int] = []
     save = ledger.save
-    monkeypatch.setattr(ledger, "save", lambda *subjects: saves.append(len(subjects)) or save(*subjects))
+    monkeypatch.setattr(ledger, "save", lambda *subjects, **kw: saves.append(len(subjects)) or save(*subjects, **kw))
     hold = spy.hold = threading.Event()
     first = asyncio.create_task(writer.submit(grant("g-0")))
     await until(spy.writing.is_set)  # the first group is being written ...
