@@ -186,10 +186,16 @@ REPRESENTATIVE = "Bolat Cleartestuly"
 
 
 def no_part_of(personal: list[str], record: Any) -> list[str]:
-    """The pieces of `personal` (each word, each number's digits) that the record's key, value or headers hold."""
+    """The pieces of `personal` (words, any 8 digits in a row of a number) the record's key, value or headers hold.
+
+    Shorter runs of digits are not looked for: four digits of a card turn up by chance in a record's
+    timestamps and ids about once in a thousand runs.
+    """
     held = record.value + (record.key or b"") + b"".join(value for _, value in record.headers)
-    pieces = {word for text in personal for word in text.split() if len(word) >= 4}
-    pieces |= {"".join(ch for ch in text if ch.isdigit()) for text in personal if any(ch.isdigit() for ch in text)}
+    pieces = {word for text in personal for word in text.split() if len(word) >= 4 and not word.isdigit()}
+    for text in (text for text in personal if any(ch.isdigit() for ch in text)):
+        digits = "".join(ch for ch in text if ch.isdigit())  # the number as digits, and as written
+        pieces |= {run[start : start + 8] for run in (digits, text) for start in range(max(len(run) - 7, 0))}
     return sorted(piece for piece in pieces if piece.encode() in held)
 
 
