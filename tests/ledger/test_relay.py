@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+
+from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.chain import chain_problems
 from services.devstack.kafka import LocalKafka
@@ -16,7 +19,7 @@ from services.devstack.processes import free_port
 from services.ledger.adapters.leadership import leadership_for
 from services.ledger.application.contract import to_envelope
 from services.ledger.application.ledger import Ledger
-from services.ledger.entrypoints.relay import Relay, RelayConfig
+from services.ledger.entrypoints.relay import Relay, RelayConfig, SubjectPartitioner
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ledger_env, make_ledger
 from tests.ledger.relay_support import end_offsets, exactly_once_problems, fill, read_topic
@@ -158,3 +161,13 @@ async def test_a_relay_whose_store_is_behind_the_topic_publishes_nothing(
 
     assert relay.published == 0
     assert len(await read_topic(kafka_bootstrap, topic)) == 20
+
+
+def test_the_relays_partitioner_puts_each_key_where_the_default_partitioner_does() -> None:
+    partitioner, default, partitions = SubjectPartitioner(remembered=64), DefaultPartitioner(), list(range(6))
+    keys = [str(uuid.uuid4()).encode() for _ in range(500)]
+
+    chosen = [partitioner(key, partitions, partitions) for key in keys + keys]  # the second time from memory
+
+    assert chosen == [default(key, partitions, partitions) for key in keys + keys]
+    assert set(chosen) == set(partitions)

@@ -11,6 +11,7 @@ published: no event is skipped, none is published twice. See docs/decisions/0006
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from anyio import to_thread
 from prometheus_client import Gauge
 
@@ -90,6 +92,24 @@ async def _tail(consumer: AIOKafkaConsumer, partition: TopicPartition, end: int)
     return (0, "")
 
 
+class SubjectPartitioner:
+    """aiokafka's default partitioner (murmur2 of the key, as Java clients choose), each key's hash remembered.
+
+    aiokafka's murmur2 is pure Python: a third of the relay's time. A subject's events share its key, so
+    the partition of a subject published lately is looked up, not hashed again; the partitions are the same.
+    """
+
+    def __init__(self, remembered: int = 1 << 16) -> None:
+        self._hash = functools.lru_cache(maxsize=remembered)(murmur2)
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            chosen: int = DefaultPartitioner()(key, all_partitions, available)
+            return chosen
+        hashed: int = self._hash(key)
+        return all_partitions[(hashed & 0x7FFFFFFF) % len(all_partitions)]
+
+
 class Relay:
     """Publishes the event store to Kafka while it holds the store's leadership."""
 
@@ -130,8 +150,9 @@ class Relay:
         config = self.config
         await ensure_topics(config.bootstrap_servers, [TopicSpec(config.topic, config.partitions, config.replication)])
         producer = AIOKafkaProducer(
-            bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id, linger_ms=5
-        )
+            bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id, linger_ms=5,
+            partitioner=SubjectPartitioner(),
+        )  # fmt: skip
         try:
             await producer.start()  # fences a predecessor with the same transactional id
             position, topic_hash = await last_published_position(config.bootstrap_servers, config.topic)
