@@ -148,6 +148,12 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)  # takes the lock of the events table first
         rows, keys = _rows(kwargs), _keys(kwargs)
+        if not rows and not keys:
+            return
+        # Sync the library's pipeline first: a clash of versions is raised here as the IntegrityError the library
+        # expects; queued behind it, our statements would turn it into "pipeline aborted", which is not retried.
+        with curs.connection.pipeline():
+            pass
         with curs.connection.cursor() as more:  # the library fetches notification ids from `curs`
             if rows:
                 more.executemany(INSERT_POSTGRES, rows)
