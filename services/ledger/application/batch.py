@@ -23,11 +23,10 @@ from typing import cast
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from services.ledger.adapters.pii.cipher import NewKeys
 from services.ledger.adapters.pii.keys import SubjectErasedError
-from services.ledger.application.ledger import Ledger, Outcome, Recorded
+from services.ledger.application.ledger import Ledger, Outcome, Recorded, on_conflict
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.domain.events import SubjectEvent, event_id_of
 from services.ledger.domain.state import Context, repeat_of
@@ -76,14 +75,8 @@ def execute_many(ledger: Ledger, steps: Sequence[Step]) -> list[Result]:
     A refusal is returned in its step's place; anything else (the store away, a bug) is raised and
     nothing of the batch was saved, unless the batch had fallen back to writing its commands alone.
     """
-    retrying = Retrying(
-        retry=retry_if_exception_type(IntegrityError),
-        stop=stop_after_attempt(BATCH_RETRIES),
-        wait=wait_random_exponential(multiplier=0.01, max=0.2),
-        reraise=True,
-    )
     try:
-        for attempt in retrying:
+        for attempt in on_conflict(BATCH_RETRIES):
             with attempt:
                 return _attempt(ledger, steps)
     except IntegrityError as error:
@@ -117,14 +110,12 @@ def _decide(ledger: Ledger, loaded: dict[UUID, _Loaded], recorded: Recorded, ste
     """Run one step on its subject as the batch has left it; a refusal puts the subject back as it was."""
     entry = loaded.get(step.subject_id)
     stored = recorded.get((step.subject_id, step.ctx.command_id))
-    if entry is None and stored is not None:  # a repeat of a stored command: no need to load the subject
+    if entry is None:  # _attempt loaded every subject but those whose command is a repeat of a stored one
+        assert stored is not None  # noqa: S101 - see above
         try:
             return Outcome(step.subject_id, repeat_of(step.ctx.command_id, step.ctx.command_digest, stored) or [], True)
         except REFUSALS as refusal:
             return refusal
-    if entry is None:
-        subject = ledger.load(step.subject_id, step.ctx.now)
-        entry = loaded[step.subject_id] = _Loaded(subject, subject.version)
     subject = entry.subject
     version = subject.version
     try:

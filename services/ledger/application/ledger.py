@@ -129,12 +129,7 @@ class Ledger(Application[UUID]):
 
     def execute(self, subject_id: UUID, ctx: Context, decide: Callable[[DataSubject], object]) -> Outcome:
         """Run `decide` on the subject's current state and save what it recorded, once per command id."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(IntegrityError),
-            stop=stop_after_attempt(CONFLICT_RETRIES),
-            wait=wait_random_exponential(multiplier=0.01, max=0.2),
-            reraise=True,
-        )
+        retrying = on_conflict(CONFLICT_RETRIES)
         try:
             for attempt in retrying:
                 with attempt:
@@ -199,6 +194,16 @@ def command_rows(subject: DataSubject) -> list[CommandRow]:
         digest = event.command_digest or (known.digest if known else None)
         rows[event.command_id] = CommandRow(event.command_id, str(subject.id), digest, ids)
     return list(rows.values())
+
+
+def on_conflict(attempts: int) -> Retrying:
+    """Up to `attempts` tries while other writers change the same subjects (IntegrityError), waits growing at random."""
+    return Retrying(
+        retry=retry_if_exception_type(IntegrityError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.01, max=0.2),
+        reraise=True,
+    )
 
 
 def seal(subject: DataSubject) -> None:
