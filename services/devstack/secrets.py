@@ -1,10 +1,11 @@
 """Secrets for stacks that are not production: the local stack's var/secrets.json and compose's env files.
 
-Both hold the ledger's master key, identity secret, signing key and sealing key, and bearer tokens: one with
+Both hold the ledger's master key, identity secret, signing key and sealing key, bearer tokens: one with
 every scope (`developer`) and one `consent:write` token per subscriber system, named after it, since
-a token confirms enforcement only for the system it is named after. Secrets already written are
-kept (a new master key would leave every stored subject key unreadable); those added to the
-project since are made and added.
+a token confirms enforcement only for the system it is named after; and a SCRAM password for each
+Kafka principal of services.platform.topology (and the cluster's admin), used where Kafka authenticates.
+Secrets already written are kept (a new master key would leave every stored subject key unreadable);
+those added to the project since are made and added.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import new_master_key
 from services.platform.auth import SCOPES
+from services.platform.topology import ADMIN, SUBSCRIBERS, principals
 
 ALL_SCOPES_NAME = "developer"  # the name of the token with every scope
-SUBSCRIBER_SYSTEMS = ("loyalty", "delivery", "marketing")  # each confirms enforcement under its own name
+SUBSCRIBER_SYSTEMS = SUBSCRIBERS  # each confirms enforcement under its own name
 TOKENS = "CONSENT_API_TOKENS"
+KAFKA_PASSWORDS = "CONSENT_KAFKA_PASSWORDS"  # JSON {"<principal>": "<SCRAM password>"}, the admin's included
 LEDGER_SECRETS: dict[str, Callable[[], str]] = {
     "CONSENT_LEDGER_MASTER_KEY": new_master_key,
     "CONSENT_LEDGER_IDENTITY_SECRET": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
@@ -48,13 +51,19 @@ def development_tokens(tokens: Mapping[str, Mapping[str, Any]]) -> dict[str, dic
     return {token: dict(grant) for token, grant in tokens.items()} | added
 
 
+def kafka_passwords(passwords: Mapping[str, str]) -> dict[str, str]:
+    """`passwords`, plus a new one for each Kafka principal (and the admin) that has none yet."""
+    return {name: passwords.get(name) or new_token() for name in (ADMIN, *principals())} | dict(passwords)
+
+
 def completed(secrets: Mapping[str, str]) -> dict[str, str]:
-    """`secrets` with each ledger secret it lacks made, and the development tokens added to its tokens."""
+    """`secrets` with each ledger secret it lacks made, the development tokens and Kafka passwords completed."""
     done = dict(secrets)
     for name, make in LEDGER_SECRETS.items():
         if name not in done:
             done[name] = make()
     done[TOKENS] = orjson.dumps(development_tokens(orjson.loads(done.get(TOKENS) or "{}"))).decode()
+    done[KAFKA_PASSWORDS] = orjson.dumps(kafka_passwords(orjson.loads(done.get(KAFKA_PASSWORDS) or "{}"))).decode()
     return done
 
 
