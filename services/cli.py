@@ -97,7 +97,7 @@ def replay(
     with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as progress:
         task = progress.add_task("replaying", total=None)
         count = asyncio.run(
-            replay_topic(fresh, settings.kafka_bootstrap, settings.events_topic, lambda n: progress.advance(task, n))
+            replay_topic(fresh, settings.kafka(), settings.events_topic, lambda n: progress.advance(task, n))
         )
     found = differences(live.dump(), fresh.dump())
     fresh.close()

@@ -25,6 +25,7 @@ from services.bench.harness import Line, Meter, line, rate, stopwatch
 from services.bench.http_commands import trivial
 from services.bench.shared import events_topic, filled
 from services.bench.synthetic import HEADERS, TOKEN
+from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from services.platform.sql import begin, engine_for, upsert
 from services.projector.replay import replay
@@ -74,14 +75,16 @@ def projector_replay(bench: Bench) -> Line:
     """Events/s of a replay into a fresh store beside min(raw topic read, raw store upserts)."""
     ledger, (topic, _) = filled(bench), events_topic(bench)
     with stopwatch() as took:
-        read = asyncio.run(read_to_end(bench.kafka(), topic, _count))
+        read = asyncio.run(read_to_end(KafkaAccess(bench.kafka()), topic, _count))
     raw_read = rate(read, took[0])
     url = bench.store_url("projector")
     store = ProjectionStore(url)
     try:
         meter = Meter().start()
         with stopwatch() as took:
-            count = asyncio.run(replay(store, bench.kafka(), topic, bench.task("projector_replay", ledger.events)))
+            count = asyncio.run(
+                replay(store, KafkaAccess(bench.kafka()), topic, bench.task("projector_replay", ledger.events))
+            )
         usage = meter.stop()
     finally:
         store.close()

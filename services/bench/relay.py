@@ -18,6 +18,7 @@ from services.bench.harness import Line, Meter, line, rate
 from services.bench.shared import PAGE, PARTITIONS, events_topic, filled
 from services.ledger.adapters.leadership import leadership_for
 from services.ledger.entrypoints.relay import Relay, RelayConfig
+from services.platform.kafka import KafkaAccess
 
 POLL_SECONDS = 0.01
 
@@ -48,7 +49,7 @@ def relay(bench: Bench) -> Line:
     _, raw_seconds = events_topic(bench)
     topic = bench.topic("relay", PARTITIONS)
     config = RelayConfig(
-        bootstrap_servers=bench.kafka(), topic=topic, transactional_id=f"bench-relay-{uuid.uuid4().hex[:8]}",
+        kafka=KafkaAccess(bench.kafka()), topic=topic, transactional_id=f"bench-relay-{uuid.uuid4().hex[:8]}",
         partitions=PARTITIONS, batch_size=PAGE,
     )  # fmt: skip
     relay = Relay(ledger.wired.ledger, config, leadership_for(ledger.url, name=f"bench-relay-{topic}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from services.platform.settings import ServiceSettings
+from services.platform.topology import PARTITIONS
 
 
 class LedgerSettings(ServiceSettings):
@@ -41,7 +42,9 @@ class LedgerSettings(ServiceSettings):
     acks_topic: str = Field(default="consent.acks.v1", description="Subscribers' enforcement confirmations.")
     ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")
     events_topic: str = "consent.events.v1"
-    events_partitions: int = Field(default=6, ge=1, description="Partitions of consent.events.v1 when created.")
+    events_partitions: int = Field(
+        default=PARTITIONS, ge=1, description="Partitions of consent.events.v1 when created."
+    )
     ledger_run_relay: bool = Field(default=True, description="Run the relay inside the ledger process.")
     relay_transactional_id: str = Field(
         default="consent-ledger-relay", description="One per event store: it fences a crashed relay's transaction."

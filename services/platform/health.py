@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from services.platform.database import reachable
-from services.platform.kafka import answers_metadata
+from services.platform.kafka import KafkaAccess, answers_metadata
 from services.platform.settings import store_kind
 
 CHECK_SECONDS = 3.0  # no dependency check takes longer; one that would counts as down
@@ -46,7 +46,7 @@ async def _within(seconds: float, check: Callable[[], Any], fallback: Any) -> An
 
 
 def health_router(
-    service: str, kafka_bootstrap: str, store_url: str, details: Callable[[], dict[str, Any]] | None = None
+    service: str, kafka: KafkaAccess, store_url: str, details: Callable[[], dict[str, Any]] | None = None
 ) -> APIRouter:
     """A router with GET /health for `service` and GET /metrics (Prometheus); neither needs a token.
 
@@ -63,7 +63,7 @@ def health_router(
     async def health(response: Response) -> Health:
         """Each dependency's state, checked now; 503 while the store is unreachable."""
         kafka_up, store_up = await asyncio.gather(
-            _kafka(kafka_bootstrap),
+            _kafka(kafka),
             _within(CHECK_SECONDS, lambda: reachable(store_url), False),
         )
         extra: dict[str, Any] = {}
@@ -76,7 +76,7 @@ def health_router(
             service=service,
             status=state,
             kafka="up" if kafka_up else "down",
-            kafka_bootstrap=kafka_bootstrap,
+            kafka_bootstrap=kafka.bootstrap_servers,
             store=store_kind(store_url),
             database="up" if store_up else "down",
             details=extra,
@@ -90,8 +90,8 @@ def health_router(
     return router
 
 
-async def _kafka(bootstrap: str) -> bool:
+async def _kafka(kafka: KafkaAccess) -> bool:
     try:
-        return await asyncio.wait_for(answers_metadata(bootstrap), timeout=CHECK_SECONDS)
+        return await asyncio.wait_for(answers_metadata(kafka), timeout=CHECK_SECONDS)
     except TimeoutError:
         return False

@@ -6,18 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from services.platform.kafka import KafkaAccess
 from services.platform.topics import topic_partitions
 
 Batch = list["ConsumerRecord[bytes, bytes]"]
 PAGE = 5000
 
 
-async def read_to_end(bootstrap_servers: str, topic: str, on_batch: Callable[[Batch], Awaitable[None]]) -> int:
+async def read_to_end(kafka: KafkaAccess, topic: str, on_batch: Callable[[Batch], Awaitable[None]]) -> int:
     """Hand every committed record to `on_batch`, partition by partition in offset order; return how many."""
-    partitions = await topic_partitions(bootstrap_servers, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, isolation_level="read_committed", enable_auto_commit=False
-    )
+    partitions = await topic_partitions(kafka, topic)
+    consumer = AIOKafkaConsumer(**kafka.options(), isolation_level="read_committed", enable_auto_commit=False)
     await consumer.start()
     count = 0
     try:

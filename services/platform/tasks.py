@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from services.platform.kafka import KafkaAccess
 from services.platform.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def start_when_reachable(
-    broker: KafkaBroker, bootstrap_servers: str, topics: Sequence[TopicSpec], stop: asyncio.Event, meanwhile: str
+    broker: KafkaBroker, kafka: KafkaAccess, topics: Sequence[TopicSpec], stop: asyncio.Event, meanwhile: str
 ) -> bool:
     """Create `topics` if missing and start `broker`, retrying every 5 s until Kafka answers; False if stopped first.
 
@@ -30,11 +31,11 @@ async def start_when_reachable(
     """
     while not stop.is_set():
         try:
-            await ensure_topics(bootstrap_servers, topics)
+            await ensure_topics(kafka, topics)
             await broker.start()
             return True
         except (KafkaError, OSError) as error:
-            log.warning("Kafka at %s not reachable (%s); %s", bootstrap_servers, error, meanwhile)
+            log.warning("Kafka at %s not reachable (%s); %s", kafka.bootstrap_servers, error, meanwhile)
             await broker.stop()
             await pause(stop, 5)
     return False

@@ -9,6 +9,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from services.platform.kafka import KafkaAccess
 from services.platform.topology import TopicSpec
 
 __all__ = ["TopicSpec", "ensure_topics", "topic_partitions"]
@@ -16,9 +17,9 @@ __all__ = ["TopicSpec", "ensure_topics", "topic_partitions"]
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
+async def ensure_topics(kafka: KafkaAccess, specs: Iterable[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet, with their settings; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -39,9 +40,9 @@ async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> l
         await admin.close()
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+async def topic_partitions(kafka: KafkaAccess, topic: str) -> list[TopicPartition]:
     """The partitions of `topic`, from the broker's metadata (empty if the topic does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

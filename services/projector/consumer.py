@@ -40,7 +40,10 @@ def projector_broker(
     store: ProjectionStore, settings: ProjectorSettings, *, group_id: str | None = None
 ) -> KafkaBroker:
     """A FastStream broker whose batch subscriber keeps the read models up to date."""
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-projector", enable_idempotence=True)
+    kafka = settings.kafka()
+    broker = KafkaBroker(
+        kafka.bootstrap_servers, security=kafka.security(), client_id="consent-projector", enable_idempotence=True
+    )  # idempotent, so acks=all: the cascade is on every in-sync replica before the outbox marks it sent
     topic = settings.events_topic
 
     resume = ResumeFromStore(store, topic)
@@ -128,7 +131,7 @@ async def run_projector(store: ProjectionStore, settings: ProjectorSettings, sto
     """Consume and cascade until `stop`; while Kafka is away, keep trying (checks still answer)."""
     broker = projector_broker(store, settings)
     topics = [TopicSpec(settings.events_topic, replication=settings.topic_replication)]
-    await start_when_reachable(broker, settings.kafka_bootstrap, topics, stop, "checks answer from the last state")
+    await start_when_reachable(broker, settings.kafka(), topics, stop, "checks answer from the last state")
     try:
         next_alert = 0.0
         while not stop.is_set():

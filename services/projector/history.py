@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from schemas.events import Envelope, parse_envelope
+from services.platform.kafka import KafkaAccess
 from services.platform.topics import topic_partitions
 from services.projector.decisions import KAZAKHSTAN, Decision, Question, decide
 from services.projector.projection import evolve, initial_state
@@ -32,7 +33,7 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (int(murmur2(key)) & 0x7FFFFFFF) % partitions
 
 
-async def subject_events(bootstrap_servers: str, topic: str, subject_id: str) -> list[Envelope]:
+async def subject_events(kafka: KafkaAccess, topic: str, subject_id: str) -> list[Envelope]:
     """Every committed envelope of the subject on `topic`, in subjectversion order (empty if none or no topic).
 
     Reads the one partition the subject's key maps to, from its beginning to its end offset (the
@@ -41,13 +42,13 @@ async def subject_events(bootstrap_servers: str, topic: str, subject_id: str) ->
     READ_TIMEOUT seconds (a caller wanting less wraps the call in asyncio.timeout), and ContractError
     for a record that does not fit the v1 contract.
     """
-    partitions = await topic_partitions(bootstrap_servers, topic)
+    partitions = await topic_partitions(kafka, topic)
     if not partitions:
         return []
     key = subject_id.encode()
     partition = TopicPartition(topic, partition_for(key, len(partitions)))
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -45,7 +45,7 @@ def create_app(
     app.state.tokens = TokenRegistry.from_json(settings.api_tokens)
     app.state.clock = clock
     app.state.settings = settings
-    app.include_router(health_router("projector", settings.kafka_bootstrap, settings.projector_store))
+    app.include_router(health_router("projector", settings.kafka(), settings.projector_store))
     app.include_router(router())
     add_validation_handler(app)  # a 422 names what is wrong, never the value sent (an IIN, a phone number)
     guard(app, max_body_bytes=settings.max_body_bytes, setting="CONSENT_MAX_BODY_BYTES")

@@ -9,11 +9,12 @@ from anyio import to_thread
 
 from schemas.events import parse_envelope
 from services.platform.collector import collector_held
+from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from services.projector.store import Consumed, ProjectionStore
 
 
-async def replay(store: ProjectionStore, bootstrap_servers: str, topic: str, progress: Callable[[int], None]) -> int:
+async def replay(store: ProjectionStore, kafka: KafkaAccess, topic: str, progress: Callable[[int], None]) -> int:
     """Fold every committed event of `topic` into `store` (which should be empty); return how many."""
 
     async def apply(batch: Batch) -> None:
@@ -23,7 +24,7 @@ async def replay(store: ProjectionStore, bootstrap_servers: str, topic: str, pro
             consumed.clear()  # the worker thread holds its arguments until its next task: the batch dies here
         progress(len(batch))
 
-    return await read_to_end(bootstrap_servers, topic, apply)
+    return await read_to_end(kafka, topic, apply)
 
 
 def differences(live: dict[str, list[Any]], rebuilt: dict[str, list[Any]], limit: int = 20) -> list[str]:

@@ -167,7 +167,7 @@ async def _events_of(request: Request, subject: str) -> list[Envelope]:
     """The subject's events read from consent.events.v1; 503 when the log is not reachable."""
     settings = request.app.state.settings
     try:
-        return await subject_events(settings.kafka_bootstrap, settings.events_topic, subject)
+        return await subject_events(settings.kafka(), settings.events_topic, subject)
     except (KafkaError, TimeoutError) as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the event log is not reachable") from error
 

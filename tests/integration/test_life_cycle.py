@@ -27,6 +27,7 @@ from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import build
 from services.ledger.entrypoints.http.app import create_app as ledger_app
 from services.ledger.settings import LedgerSettings
+from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from services.projector.http import create_app as projector_app
 from services.projector.settings import ProjectorSettings
@@ -237,5 +238,5 @@ async def record_values(bootstrap: str, topic: str, subject: str) -> list[bytes]
     async def collect(batch: Batch) -> None:
         values.extend(record.value for record in batch if record.key == subject.encode())
 
-    await read_to_end(bootstrap, topic, collect)
+    await read_to_end(KafkaAccess(bootstrap), topic, collect)
     return sorted(values, key=lambda value: orjson.loads(value)["position"])

@@ -28,6 +28,7 @@ from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.entrypoints.kafka import command_broker
 from services.ledger.entrypoints.relay import relay_for
 from services.ledger.settings import LedgerSettings
+from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from tests.conftest import NewTopicFactory
 from tests.ledger.test_http_api import grant_body
@@ -114,7 +115,7 @@ async def values(bootstrap: str, topic: str, expected: int, timeout: float = 60)
         async def collect(batch: Batch, into: list[bytes] = seen) -> None:
             into.extend(record.value for record in batch)
 
-        await read_to_end(bootstrap, topic, collect)
+        await read_to_end(KafkaAccess(bootstrap), topic, collect)
         if len(seen) >= expected or asyncio.get_running_loop().time() > deadline:
             return seen
         await asyncio.sleep(0.5)

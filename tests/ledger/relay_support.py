@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from services.ledger.application.ledger import Ledger
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.vocabulary import Channel
+from services.platform.kafka import KafkaAccess
 from services.platform.topics import topic_partitions
 from tests.ledger.conftest import at, ctx, tablet_consent
 
@@ -71,7 +72,7 @@ def exactly_once_problems(records: list[dict[str, Any]], stored: int) -> list[st
 
 async def end_offsets(bootstrap: str, topic: str) -> int:
     """Records and transaction markers written so far, over all partitions: a cheap progress probe."""
-    partitions = await topic_partitions(bootstrap, topic)
+    partitions = await topic_partitions(KafkaAccess(bootstrap), topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -20,6 +20,7 @@ from services.ledger.adapters.leadership import leadership_for
 from services.ledger.application.contract import to_envelope
 from services.ledger.application.ledger import Ledger
 from services.ledger.entrypoints.relay import Relay, RelayConfig, SubjectPartitioner
+from services.platform.kafka import KafkaAccess
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ledger_env, make_ledger
 from tests.ledger.relay_support import end_offsets, exactly_once_problems, fill, read_topic
@@ -41,7 +42,9 @@ async def test_every_stored_event_is_on_the_topic_once_in_order_with_the_stores_
     topic = await new_topic("consent.events", partitions=3)
     subjects = fill(ledger, 150)
     relay = Relay(
-        ledger, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}", batch_size=100), leadership_for(store_url)
+        ledger,
+        RelayConfig(KafkaAccess(kafka_bootstrap), topic, f"relay-{topic}", batch_size=100),
+        leadership_for(store_url),
     )
 
     await relay_until_published([relay], 300)
@@ -61,7 +64,11 @@ async def test_two_relays_on_one_store_publish_each_event_once(
     fill(ledger, 100)
     second = make_ledger(store_url)
     relays = [
-        Relay(app, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}", batch_size=50), leadership_for(store_url))
+        Relay(
+            app,
+            RelayConfig(KafkaAccess(kafka_bootstrap), topic, f"relay-{topic}", batch_size=50),
+            leadership_for(store_url),
+        )
         for app in (ledger, second)
     ]
 
@@ -77,7 +84,9 @@ async def test_while_kafka_is_down_commands_are_stored_and_the_relay_catches_up_
 ) -> None:
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
-    relay = Relay(ledger, RelayConfig(bootstrap, "consent.events.v1", "relay-outage"), leadership_for(store_url))
+    relay = Relay(
+        ledger, RelayConfig(KafkaAccess(bootstrap), "consent.events.v1", "relay-outage"), leadership_for(store_url)
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
     fill(ledger, 20)  # accepted and stored with no broker anywhere
@@ -149,7 +158,7 @@ async def test_a_relay_whose_store_is_behind_the_topic_publishes_nothing(
     ahead_url, behind_url = (f"sqlite:///{tmp_path / name}" for name in ("ahead.sqlite3", "behind.sqlite3"))
     ahead = make_ledger(ahead_url)
     fill(ahead, 10)
-    config = RelayConfig(kafka_bootstrap, topic, f"relay-{topic}")
+    config = RelayConfig(KafkaAccess(kafka_bootstrap), topic, f"relay-{topic}")
     await relay_until_published([Relay(ahead, config, leadership_for(ahead_url))], 20)
     ahead.close()
     behind = make_ledger(behind_url)  # e.g. the store restored from a backup older than the topic

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.ledger.adapters.leadership import leadership_for
 from services.ledger.entrypoints.relay import Relay, RelayConfig
+from services.platform.kafka import KafkaAccess
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import ledger_env, make_ledger
 from tests.ledger.relay_support import fill, read_topic
@@ -32,7 +33,7 @@ async def test_verify_passes_on_a_healthy_system_and_names_each_difference_on_a_
     ledger = make_ledger(store_url)
     fill(ledger, 50)
     topic, tampered = await new_topic("consent.events", partitions=3), await new_topic("tampered", partitions=3)
-    relay = Relay(ledger, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}"), leadership_for(store_url))
+    relay = Relay(ledger, RelayConfig(KafkaAccess(kafka_bootstrap), topic, f"relay-{topic}"), leadership_for(store_url))
     await relay_until_published([relay], 100)
     ledger.close()
     records = sorted(await read_topic(kafka_bootstrap, topic), key=lambda r: r["envelope"]["position"])
@@ -69,7 +70,7 @@ async def test_verify_names_an_event_altered_in_the_store(
     ledger = make_ledger(store_url)
     fill(ledger, 5)
     topic = await new_topic("consent.events", partitions=3)
-    relay = Relay(ledger, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}"), leadership_for(store_url))
+    relay = Relay(ledger, RelayConfig(KafkaAccess(kafka_bootstrap), topic, f"relay-{topic}"), leadership_for(store_url))
     await relay_until_published([relay], 10)
     ledger.close()
     altered = sorted(await read_topic(kafka_bootstrap, topic), key=lambda r: r["envelope"]["position"])[3]["envelope"]

@@ -15,6 +15,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from schemas.events import Envelope
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.vocabulary import Channel
+from services.platform.kafka import KafkaAccess
 from services.projector.decisions import Question
 from services.projector.history import decision_as_of, partition_for, state_as_of, subject_events
 from tests.conftest import NewTopicFactory
@@ -114,13 +115,13 @@ def test_the_partition_is_the_one_kafkas_default_partitioner_picks() -> None:
 
 
 async def test_only_the_subjects_committed_events_are_read_in_order(kafka_bootstrap: str, history: Published) -> None:
-    events = await subject_events(kafka_bootstrap, history.topic, str(SUBJECT_ID))
+    events = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, str(SUBJECT_ID))
 
     assert [e.id for e in events] == [e.id for e in history.mine]  # not the aborted opt-in, nobody else's
     assert [e.subjectversion for e in events] == [1, 2]
     assert {e.subject for e in events} == {SUBJECT_ID}
-    neighbours = await subject_events(kafka_bootstrap, history.topic, str(history.neighbour))
-    strangers = await subject_events(kafka_bootstrap, history.topic, str(history.stranger))
+    neighbours = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, str(history.neighbour))
+    strangers = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, str(history.stranger))
     assert [e.id for e in neighbours] == [e.id for e in history.neighbours]
     assert [e.id for e in strangers] == [e.id for e in history.strangers]
 
@@ -128,7 +129,7 @@ async def test_only_the_subjects_committed_events_are_read_in_order(kafka_bootst
 async def test_the_state_before_and_after_an_opt_out_each_at_its_moment(
     kafka_bootstrap: str, history: Published
 ) -> None:
-    events = await subject_events(kafka_bootstrap, history.topic, str(SUBJECT_ID))
+    events = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, str(SUBJECT_ID))
     grant, opt_out = (str(e.id) for e in history.mine)
 
     before = state_as_of(events, str(SUBJECT_ID), almaty(FRIDAY_22_MAY, 9, 59))
@@ -146,7 +147,7 @@ async def test_the_state_before_and_after_an_opt_out_each_at_its_moment(
 
 
 async def test_nothing_is_known_before_the_first_event_was_recorded(kafka_bootstrap: str, history: Published) -> None:
-    events = await subject_events(kafka_bootstrap, history.topic, str(SUBJECT_ID))
+    events = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, str(SUBJECT_ID))
 
     assert state_as_of(events, str(SUBJECT_ID), almaty(CONSENT_GIVEN_ON, 9, 59)) is None
     assert state_as_of(events, str(SUBJECT_ID), GRANTED_AT) == fold(history.mine[:1])
@@ -155,7 +156,7 @@ async def test_nothing_is_known_before_the_first_event_was_recorded(kafka_bootst
 async def test_marketing_by_sms_was_allowed_before_the_opt_out_and_denied_after(
     kafka_bootstrap: str, history: Published
 ) -> None:
-    events = await subject_events(kafka_bootstrap, history.topic, str(SUBJECT_ID))
+    events = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, str(SUBJECT_ID))
     grant, opt_out = (str(e.id) for e in history.mine)
 
     before = decision_as_of(events, str(SUBJECT_ID), SMS_CAMPAIGN, almaty(FRIDAY_22_MAY, 9, 59))
@@ -167,7 +168,7 @@ async def test_marketing_by_sms_was_allowed_before_the_opt_out_and_denied_after(
 
 async def test_a_subject_with_no_events_has_no_state_and_no_consent(kafka_bootstrap: str, history: Published) -> None:
     unknown = str(uuid.uuid4())
-    events = await subject_events(kafka_bootstrap, history.topic, unknown)
+    events = await subject_events(KafkaAccess(kafka_bootstrap), history.topic, unknown)
 
     assert events == []
     assert state_as_of(events, unknown, OPTED_OUT_AT) is None
@@ -178,7 +179,7 @@ async def test_a_subject_with_no_events_has_no_state_and_no_consent(kafka_bootst
 async def test_an_empty_topic_holds_no_history(kafka_bootstrap: str, new_topic: NewTopicFactory) -> None:
     topic = await new_topic("consent.events", partitions=PARTITIONS)
 
-    assert await subject_events(kafka_bootstrap, topic, str(SUBJECT_ID)) == []
+    assert await subject_events(KafkaAccess(kafka_bootstrap), topic, str(SUBJECT_ID)) == []
 
 
 def test_the_moment_must_carry_its_time_zone() -> None:

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.ledger.domain.subject import DataSubject
 from services.ledger.domain.vocabulary import Channel
+from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from services.projector.consumer import projector_broker
 from services.projector.settings import ProjectorSettings
@@ -79,7 +80,7 @@ async def test_a_batch_that_fails_to_apply_is_read_again_and_a_record_fitting_no
     async def collect(batch: Batch) -> None:
         letters.extend(record.value for record in batch)
 
-    await read_to_end(kafka_bootstrap, settings.deadletter_topic, collect)
+    await read_to_end(KafkaAccess(kafka_bootstrap), settings.deadletter_topic, collect)
     described = {(letter["rule"], letter["value_sha256"]) for letter in map(orjson.loads, letters)}
     assert described == {("contract", hashlib.sha256(unknown).hexdigest())}  # once per reading of the record
     assert not any(b"Strangerova" in letter for letter in letters)  # where the record is and why, never what it held

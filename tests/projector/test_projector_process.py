@@ -14,6 +14,7 @@ from pathlib import Path
 from services.devstack.processes import free_port
 from services.ledger.adapters.leadership import leadership_for
 from services.ledger.entrypoints.relay import Relay, RelayConfig
+from services.platform.kafka import KafkaAccess
 from services.projector.store import ProjectionStore
 from tests.conftest import NewTopicFactory
 from tests.ledger.conftest import make_ledger
@@ -52,7 +53,9 @@ async def test_a_projector_killed_mid_stream_ends_equal_to_a_replay_from_offset_
     ledger = make_ledger(ledger_url)
     fill(ledger, SUBJECTS)
     topic = await new_topic("consent.events", partitions=3)
-    relay = Relay(ledger, RelayConfig(kafka_bootstrap, topic, f"relay-{topic}"), leadership_for(ledger_url))
+    relay = Relay(
+        ledger, RelayConfig(KafkaAccess(kafka_bootstrap), topic, f"relay-{topic}"), leadership_for(ledger_url)
+    )
     await relay_until_published([relay], 2 * SUBJECTS)
     ledger.close()
     live = f"sqlite:///{tmp_path / 'projector.sqlite3'}"

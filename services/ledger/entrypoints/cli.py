@@ -54,9 +54,7 @@ def verify(
         stored = stored_fingerprints(wired.ledger, lambda n: progress.advance(stored_task, n))
         topic_task = progress.add_task("topic", total=None)
         envelopes = asyncio.run(
-            read_topic(
-                settings.kafka_bootstrap, topic or settings.events_topic, lambda n: progress.advance(topic_task, n)
-            )
+            read_topic(settings.kafka(), topic or settings.events_topic, lambda n: progress.advance(topic_task, n))
         )
     wired.close()
     report = compare(stored, envelopes)

@@ -187,8 +187,10 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
     published, and only then their offsets committed: a crash before the commit delivers them again,
     and their command ids make every repeat record nothing.
     """
-    settings = wired.settings
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id="consent-ledger", enable_idempotence=True)
+    settings, kafka = wired.settings, wired.settings.kafka()
+    broker = KafkaBroker(
+        kafka.bootstrap_servers, security=kafka.security(), client_id="consent-ledger", enable_idempotence=True
+    )  # idempotent, so acks=all: a dead letter is on every in-sync replica before the offsets are committed
     batches = _Batches(wired)
 
     @broker.subscriber(
@@ -230,7 +232,7 @@ async def run_command_consumer(wired: LedgerServices, stop: asyncio.Event) -> No
     names = (settings.commands_topic, settings.acks_topic, settings.deadletter_topic)
     specs = [TopicSpec(name, replication=settings.topic_replication, retention_ms=retention) for name in names]
     broker = command_broker(wired)
-    await start_when_reachable(broker, settings.kafka_bootstrap, specs, stop, "commands over HTTP still work")
+    await start_when_reachable(broker, settings.kafka(), specs, stop, "commands over HTTP still work")
     try:
         await stop.wait()
     finally:

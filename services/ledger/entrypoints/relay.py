@@ -29,8 +29,10 @@ from services.ledger.adapters.leadership import Leadership, leadership_for
 from services.ledger.application.ledger import Ledger
 from services.ledger.application.outbox import Record, check_resumable, records_after
 from services.ledger.bootstrap import LedgerServices
+from services.platform.kafka import KafkaAccess
 from services.platform.tasks import pause
 from services.platform.topics import TopicSpec, ensure_topics, topic_partitions
+from services.platform.topology import PARTITIONS
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +44,23 @@ TAIL_SECONDS = 30.0  # reading a window that long means the broker is in trouble
 
 @dataclass(frozen=True)
 class RelayConfig:
-    """Where and how the relay publishes."""
+    """Where and how the relay publishes, and how it reaches and authenticates to Kafka."""
 
-    bootstrap_servers: str
+    kafka: KafkaAccess
     topic: str = "consent.events.v1"
     transactional_id: str = "consent-ledger-relay"
-    partitions: int = 6
+    partitions: int = PARTITIONS
     replication: int = 1
     batch_size: int = 2000
     poll_seconds: float = 0.1
 
 
-async def last_published_position(bootstrap_servers: str, topic: str) -> tuple[int, str]:
+async def last_published_position(kafka: KafkaAccess, topic: str) -> tuple[int, str]:
     """The highest ledger position among the topic's committed records, with its hash ((0, "") when empty)."""
-    partitions = await topic_partitions(bootstrap_servers, topic)
+    partitions = await topic_partitions(kafka, topic)
     if not partitions:  # never "nothing published": that would publish everything again
         raise RuntimeError(f"the broker describes no partitions of {topic}")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, isolation_level="read_committed", enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**kafka.options(), isolation_level="read_committed", enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -148,14 +148,14 @@ class Relay:
 
     async def _publish_while_leading(self, stop: asyncio.Event) -> None:
         config = self.config
-        await ensure_topics(config.bootstrap_servers, [TopicSpec(config.topic, config.partitions, config.replication)])
-        producer = AIOKafkaProducer(
-            bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id, linger_ms=5,
+        await ensure_topics(config.kafka, [TopicSpec(config.topic, config.partitions, config.replication)])
+        producer = AIOKafkaProducer(  # transactional, so idempotent with acks=all
+            **config.kafka.options(), transactional_id=config.transactional_id, linger_ms=5,
             partitioner=SubjectPartitioner(),
         )  # fmt: skip
         try:
             await producer.start()  # fences a predecessor with the same transactional id
-            position, topic_hash = await last_published_position(config.bootstrap_servers, config.topic)
+            position, topic_hash = await last_published_position(config.kafka, config.topic)
             await to_thread.run_sync(check_resumable, self.ledger, position, topic_hash)
             self.published = position
             PUBLISHED.set(self.published)
@@ -201,7 +201,7 @@ def relay_for(wired: LedgerServices) -> Relay:
     """The relay of a wired ledger, with its settings and the store's leadership lock."""
     settings = wired.settings
     config = RelayConfig(
-        bootstrap_servers=settings.kafka_bootstrap,
+        kafka=settings.kafka(),
         topic=settings.events_topic,
         transactional_id=settings.relay_transactional_id,
         partitions=settings.events_partitions,

@@ -17,6 +17,7 @@ from schemas.chain import chain_problems
 from schemas.envelope import event_hash
 from services.ledger.application.ledger import Ledger
 from services.ledger.application.outbox import stored_envelopes
+from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 
 Progress = Callable[[int], None]
@@ -37,7 +38,7 @@ class Report:
         return not self.problems
 
 
-async def read_topic(bootstrap_servers: str, topic: str, progress: Progress = lambda n: None) -> list[dict[str, Any]]:
+async def read_topic(kafka: KafkaAccess, topic: str, progress: Progress = lambda n: None) -> list[dict[str, Any]]:
     """Every committed envelope on the topic, read to the end offsets as they were when reading started."""
     envelopes: list[dict[str, Any]] = []
 
@@ -45,7 +46,7 @@ async def read_topic(bootstrap_servers: str, topic: str, progress: Progress = la
         envelopes.extend(orjson.loads(record.value) for record in batch)
         progress(len(batch))
 
-    await read_to_end(bootstrap_servers, topic, collect)
+    await read_to_end(kafka, topic, collect)
     return envelopes
 
 

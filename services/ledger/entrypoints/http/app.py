@@ -59,7 +59,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         return {"relay": {"published_position": relay.published, "lag": relay.lag()}}
 
     settings = wired.settings
-    app.include_router(health_router("ledger", settings.kafka_bootstrap, settings.ledger_store, details))
+    app.include_router(health_router("ledger", settings.kafka(), settings.ledger_store, details))
     for routes in (commands.router, reports.router, evidence.router):
         app.include_router(routes)
     add_error_handlers(app)
