@@ -61,9 +61,10 @@ class CommandSpec(Generic[C]):
     path: str  # under /v1; without {subject_id} the body names the subject
     records: tuple[str, ...]  # the events it may record (catalogue names), for the route table
     decide: Callable[[Kit, C, DataSubject, Context], object]
-    kafka: bool = False  # consent.commands.v1 may carry it (only sealed personal data)
-    acknowledgement: bool = False  # consent.acks.v1 carries it (subscribers' acknowledgements)
-    sender_field: str | None = None  # a field that must name the caller's own token (name)
+    kafka: bool = False  # Kafka may carry it (only sealed personal data): a channel's consent.commands.<channel>.v1
+    acknowledgement: bool = False  # a subscriber's consent.acks.<system>.v1 carries it, and no channel's topic
+    cascade: bool = False  # the projector's card cascade sends it, on consent.commands.projector.v1
+    sender_field: str | None = None  # a field that must name the sender: the token's name, or the topic's sender
     settle: Callable[[Kit, UUID], None] | None = None  # runs after the command, recorded, repeated or refused
     route_name: str | None = None  # the HTTP route's name (OpenAPI operation id) when not the command's
 
@@ -233,7 +234,7 @@ REGISTRY = Registry([
     CommandSpec(
         c.BlockLoyaltyCard, DPO, f"{SUBJECT}/cards/block", ("LoyaltyCardBlocked",),
         lambda kit, cmd, s, ctx: s.block_card(ctx, cmd.card_ref, cmd.cause_event_id, cmd.reason),
-        kafka=True,  # the projector's cascade sends it when consent is withdrawn
+        kafka=True, cascade=True,  # the projector's cascade sends it when consent is withdrawn
     ),
     CommandSpec(
         c.UnblockLoyaltyCard, DPO, f"{SUBJECT}/cards/unblock", ("LoyaltyCardUnblocked",),
