@@ -83,7 +83,11 @@ class Command(CarriesPersonalData):
     subject_id: UUID | None = Field(
         default=None, description="The subject (opaque UUID). Required on Kafka; over HTTP it is in the path."
     )
-    actor: REF | None = Field(default=None, description="Who acted: consultant, DPO, system (an id).")
+    actor: REF | None = Field(
+        default=None,
+        description="Who acted: consultant, DPO, system (an id). Recorded after the sender, as <sender>/<actor>: "
+        "the token's name over HTTP, the topic's sender on Kafka.",
+    )
     occurred_at: AwareDatetime | None = Field(default=None, description="When it happened; default: when received.")
     correlation_id: REF | None = None
     causation_id: REF | None = Field(default=None, description="The event or command that caused this.")

@@ -1,4 +1,7 @@
-"""Commands the ledger takes, over HTTP (the body) and on consent.commands.v1 (the record value, key = subject id).
+"""Commands the ledger takes, over HTTP (the body) and on Kafka (the record value, key = subject id).
+
+On Kafka each sender writes its own topic (schemas.topics): a channel consent.commands.<channel>.v1,
+a subscriber system consent.acks.<system>.v1 (ConfirmEnforcement only, for itself).
 
 Every command carries a `command_id`: a repeat returns the first outcome and records nothing new.
 On Kafka a command also names its `type` and `subject_id`. Personal data goes only in the

@@ -1,5 +1,10 @@
 """The subscriber kit: what a downstream system (loyalty, delivery, marketing) needs to read consent.events.v1,
-and what a channel needs to send commands on consent.commands.v1 with their personal data sealed.
+and what a channel needs to send commands on its own topic with their personal data sealed.
+
+Every sender writes a topic of its own, and the ledger takes the sender from the topic, never from the
+record (schemas.topics): subscriber `system` confirms on acks_topic(system), consent.acks.<system>.v1,
+and only for itself; channel `channel` sends on commands_topic(channel), consent.commands.<channel>.v1,
+and an `actor` it names is recorded as `<channel>/<actor>`.
 
 It depends only on schemas/, pydantic, orjson, PyNaCl (for sealing) and (for `confirm`) an aiokafka producer::
 
@@ -7,10 +12,10 @@ It depends only on schemas/, pydantic, orjson, PyNaCl (for sealing) and (for `co
     problems = verifier.check(envelope)              # hash, link and version of each event
     if isinstance(envelope.data, LoyaltyCardBlocked):
         block_card(envelope.data.card_ref)
-        await confirm(producer, envelope, system="loyalty", action="card blocked")
+        await confirm(producer, envelope, system="loyalty", action="card blocked")   # on consent.acks.loyalty.v1
 
     key, value = command_record(grant, ledger_public_key)   # pii and card numbers sealed for the ledger
-    await producer.send_and_wait("consent.commands.v1", value=value, key=key)
+    await producer.send_and_wait(commands_topic("tablet"), value=value, key=key)
 """
 
 from __future__ import annotations
@@ -24,20 +29,21 @@ from schemas.commands import COMMANDS, ConfirmEnforcement
 from schemas.envelope import canonical_bytes, event_hash
 from schemas.events import Envelope, parse_envelope
 from schemas.sealed import personal_fields, seal
+from schemas.topics import EVENTS, acks_topic, commands_topic
 
 __all__ = [
-    "ACKS_TOPIC",
+    "EVENTS",
     "ChainVerifier",
     "Producer",
     "acknowledgement",
+    "acks_topic",
     "command_record",
+    "commands_topic",
     "confirm",
     "decode",
     "seal",
     "sealed_command",
 ]
-
-ACKS_TOPIC = "consent.acks.v1"
 
 
 def decode(record_value: bytes) -> Envelope:
@@ -97,7 +103,7 @@ def _link_problems(envelope: Envelope, last_version: int, last_hash: str | None)
 
 
 def acknowledgement(envelope: Envelope, system: str, action: str, command_id: str | None = None) -> tuple[bytes, bytes]:
-    """Key and value of the ConfirmEnforcement command for consent.acks.v1 saying `system` did `action`.
+    """Key and value of the ConfirmEnforcement command for acks_topic(system) saying `system` did `action`.
 
     The default command id, `ack:<system>:<event id>`, makes a repeated confirmation of the same event
     harmless: the ledger records it once. Raises pydantic.ValidationError if the command would be invalid.
@@ -122,10 +128,16 @@ class Producer(Protocol):
     ) -> Any: ...
 
 
-async def confirm(producer: Producer, envelope: Envelope, system: str, action: str, topic: str = ACKS_TOPIC) -> None:
-    """Send the acknowledgement that `system` did `action` about `envelope`, and wait until the broker has it."""
+async def confirm(producer: Producer, envelope: Envelope, system: str, action: str, topic: str | None = None) -> None:
+    """Send the acknowledgement that `system` did `action` about `envelope`, and wait until the broker has it.
+
+    It goes to `system`'s own topic, acks_topic(system) (consent.acks.<system>.v1), unless `topic` names
+    another (a test's): the ledger dead-letters a confirmation on a topic that is not the system's own.
+    """
     key, value = acknowledgement(envelope, system, action)
-    await producer.send_and_wait(topic, value=value, key=key, headers=[("content-type", b"application/json")])
+    await producer.send_and_wait(
+        topic or acks_topic(system), value=value, key=key, headers=[("content-type", b"application/json")]
+    )
 
 
 def sealed_command(command: Mapping[str, Any], public_key: str | bytes) -> dict[str, Any]:
@@ -153,6 +165,6 @@ def sealed_command(command: Mapping[str, Any], public_key: str | bytes) -> dict[
 
 
 def command_record(command: Mapping[str, Any], public_key: str | bytes) -> tuple[bytes, bytes]:
-    """Key and value of `command` for consent.commands.v1, with its personal data sealed (see `sealed_command`)."""
+    """Key and value of `command` for a channel's commands_topic(channel), personal data sealed (`sealed_command`)."""
     document = sealed_command(command, public_key)
     return document["subject_id"].encode(), canonical_bytes(document)

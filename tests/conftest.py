@@ -19,6 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from services.devstack.kafka import provide_kafka
 from services.devstack.postgres import provide_postgres
+from services.platform.topology import inbound_senders
 
 NewTopicFactory = Callable[..., Awaitable[str]]
 
@@ -39,13 +40,13 @@ def postgres_dsn() -> Iterator[str]:
 
 @pytest.fixture
 async def new_topic(kafka_bootstrap: str) -> AsyncIterator[NewTopicFactory]:
-    """Create topics with unique names for this test; they are deleted afterwards."""
+    """Create topics with unique names (or the name given) for this test; they are deleted afterwards."""
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
     created: list[str] = []
 
-    async def create(prefix: str = "test", partitions: int = 1) -> str:
-        name = f"{prefix}.{uuid.uuid4().hex[:12]}"
+    async def create(prefix: str = "test", partitions: int = 1, *, name: str | None = None) -> str:
+        name = name or f"{prefix}.{uuid.uuid4().hex[:12]}"
         await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
         created.append(name)
         return name
@@ -54,6 +55,19 @@ async def new_topic(kafka_bootstrap: str) -> AsyncIterator[NewTopicFactory]:
     if created:
         await admin.delete_topics(created)
     await admin.close()
+
+
+async def inbound_families(new_topic: NewTopicFactory, partitions: int = 1) -> tuple[str, str]:
+    """A commands and an acks topic family of unique names, with every sender's topic in them created for this test.
+
+    The families are what CONSENT_COMMANDS_TOPIC and CONSENT_ACKS_TOPIC name; each sender writes its own
+    topic in them (services.platform.topology.inbound_senders), e.g. consent.commands.<run>.tablet.
+    """
+    run = uuid.uuid4().hex[:12]
+    commands, acks = f"consent.commands.{run}", f"consent.acks.{run}"
+    for topic in inbound_senders(commands, acks):
+        await new_topic(name=topic, partitions=partitions)
+    return commands, acks
 
 
 @pytest.fixture

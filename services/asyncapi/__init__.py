@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of the four topics, from the FastStream apps: `python -m services.asyncapi`.
+"""The AsyncAPI 3.0 document of the topics, from the FastStream apps: `python -m services.asyncapi`.
 
 Writes schemas/asyncapi.json (`--check` writes nothing and exits 1 when the file is stale). FastStream
 derives a subscriber's message from its handler's body parameter, and the real handlers
@@ -9,7 +9,10 @@ channel, under the real channel's name, whose handler declares the model the rec
 `document()` refuses to build when the twins no longer match what the real factories register
 (they are called here with stand-ins, which never touch a database or Kafka). The writers that are
 not FastStream subscribers are added as publisher specifications: the relay (aiokafka) on
-consent.events.v1, the projector's card cascade on consent.commands.v1 and the ledger's dead letters.
+consent.events.v1, the projector's card cascade on consent.commands.projector.v1 and the dead letters.
+Every sender writes a topic of its own (docs/decisions/0018-authenticated-senders.md): each channel's
+and each subscriber system's topic is a channel of the document, and the kit (schemas.kit) must name
+the same topics the ledger reads.
 FastStream documents neither record keys nor headers, so the Kafka key and the headers of each
 record are added to its messages afterwards.
 """
@@ -28,10 +31,10 @@ from faststream.specification import AsyncAPI
 from pydantic import Field, TypeAdapter
 
 import schemas
+from schemas import kit
 from schemas.commands import AnyCommand, BlockLoyaltyCard
 from schemas.events import Envelope
-from schemas.kit import ACKS_TOPIC
-from services.asyncapi.records import add_records
+from services.asyncapi.records import INBOUND, add_records
 from services.asyncapi.twins import (
     LEDGER,
     PROJECTOR,
@@ -43,37 +46,65 @@ from services.asyncapi.twins import (
 )
 from services.ledger.application.registry import REGISTRY
 from services.ledger.entrypoints.kafka import GROUP_ID
+from services.platform import topology
 from services.platform.deadletter import DeadLetterRecord
+from services.platform.topology import Role
+from services.projector.consumer import cascade_topic
 
 TITLE = "Consent ledger"
 VERSION = "1"
 SCHEMA_VERSION = "3.0.0"
 PATH = Path(schemas.__file__).resolve().parent / "asyncapi.json"
 COMMAND = "python -m services.asyncapi"
-ON_KAFKA = ", ".join(spec.name for spec in REGISTRY if spec.kafka)
+ON_CHANNELS = ", ".join(spec.name for spec in REGISTRY if spec.kafka and not spec.acknowledgement)
 (ACKNOWLEDGEMENT,) = (spec.model for spec in REGISTRY if spec.acknowledgement)
+(CASCADE,) = (spec.model for spec in REGISTRY if spec.cascade)
+_SENDER = (
+    "Only this sender writes this topic (on an authenticated cluster its SASL/SCRAM principal alone may); the "
+    "ledger takes the sender from the topic, never from the record, and records the sender as the actor, or "
+    "<sender>/<actor> when the command names one."
+)
+_SCREENED = (
+    f"The ledger applies each command (consumer group {GROUP_ID}), then acknowledges the record. The record key "
+    f"must be the command's subject_id. A record that is not a valid command, or that a rule refuses, goes to "
+    f"{LEDGER.deadletter_topic}."
+)
+
+
+def _inbound(topic: str, sender: str, role: Role) -> Subscription:
+    """The twin of the ledger's subscription to one sender's topic, described for that sender."""
+    if role == "subscriber":
+        return Subscription(
+            topic,
+            "on_command",
+            ACKNOWLEDGEMENT,
+            f"Subscriber system {sender} confirms it enforced an event (schemas.kit.confirm); the ledger records "
+            f"EnforcementConfirmed. {_SENDER} {_SCREENED} Only {ACKNOWLEDGEMENT.__name__} with system {sender!r} "
+            "belongs here: another system is refused (system_not_sender), another command too "
+            "(not_an_acknowledgement).",
+        )
+    if role == "cascade":
+        return Subscription(
+            topic,
+            "on_command",
+            CASCADE,
+            f"The projector's card cascade (see the Cascade message); the ledger records it with actor {sender!r}. "
+            f"{_SENDER} {_SCREENED} Only {CASCADE.__name__} belongs here (else not_a_cascade_command).",
+        )
+    return Subscription(
+        topic,
+        "on_command",
+        Annotated[AnyCommand, Field(title="AnyCommand")],
+        f"Channel {sender} sends commands. {_SENDER} {_SCREENED} Personal data (pii, representative.pii, "
+        "card_number) travels only sealed to the ledger's public key, in sealed_<field> (schemas.kit.sealed_command); "
+        f"a command carrying it in clear is refused (personal_data_in_clear). A channel's topic takes {ON_CHANNELS}; "
+        f"{ACKNOWLEDGEMENT.__name__} is refused (acknowledgement_from_a_channel), any other command too "
+        "(not_allowed_on_kafka).",
+    )
 
 
 SUBSCRIPTIONS = (
-    Subscription(
-        LEDGER.commands_topic,
-        "on_command",
-        Annotated[AnyCommand, Field(title="AnyCommand")],
-        f"The ledger applies each command (consumer group {GROUP_ID}), then acknowledges the record. The record "
-        f"key must be the command's subject_id. A record that is not a valid command, or that a rule refuses, goes "
-        f"to {LEDGER.deadletter_topic}. Personal data (pii, representative.pii, card_number) travels only sealed "
-        "to the ledger's public key, in sealed_<field> (schemas.kit.sealed_command); a command carrying it in clear "
-        f"is refused (personal_data_in_clear). Kafka takes {ON_KAFKA}; any other command goes to the dead letters "
-        "(not_allowed_on_kafka). Written by the channels and by the projector's card cascade.",
-    ),
-    Subscription(
-        LEDGER.acks_topic,
-        "on_command",
-        ACKNOWLEDGEMENT,
-        f"Subscribers confirm they enforced an event (schemas.kit.confirm); the ledger records EnforcementConfirmed "
-        f"(consumer group {GROUP_ID}). Only {ACKNOWLEDGEMENT.__name__} belongs here: anything else, or a key other "
-        f"than the subject_id, goes to {LEDGER.deadletter_topic}.",
-    ),
+    *(_inbound(topic, sender, role) for topic, (sender, role) in INBOUND.items()),
     Subscription(
         PROJECTOR.events_topic,
         "on_events",
@@ -94,18 +125,19 @@ WRITERS = (
         "is the file under schemas/v1/ that its `dataschema` names.",
     ),
     Writer(
-        PROJECTOR.commands_topic,
+        cascade_topic(PROJECTOR),
         "Cascade",
         BlockLoyaltyCard,
         "The projector's card cascade: when consent is withdrawn, BlockLoyaltyCard for every card still unblocked "
-        "(sent from an outbox, so possibly more than once: the command id makes a repeat harmless).",
+        "(sent from an outbox, so possibly more than once: the command id makes a repeat harmless), on the "
+        "projector's own topic and without an actor: the ledger records the sender, projector.",
     ),
     Writer(
         LEDGER.deadletter_topic,
         "DeadLetter",
         DeadLetterRecord,
-        f"What the ledger cannot apply from {LEDGER.commands_topic} or {LEDGER.acks_topic}, or the projector "
-        f"from {PROJECTOR.events_topic}: the reason, where the record is (topic, partition, offset, its key when "
+        f"What the ledger cannot apply from a sender's topic, or the projector from {PROJECTOR.events_topic}: "
+        "the reason, where the record is (topic, partition, offset, its key when "
         "a subject id) and the SHA-256 of its value, never the value itself. For operators.",
     ),
 )
@@ -123,10 +155,19 @@ def described_broker() -> KafkaBroker:
     return broker
 
 
+def _check_kit() -> None:
+    """Fail unless the kit's topics and the projector's cascade are the ledger's topics of the same senders."""
+    expected = {kit.acks_topic(system): (system, "subscriber") for system in topology.SUBSCRIBERS}
+    expected |= {kit.commands_topic(channel): (channel, "channel") for channel in topology.CHANNELS}
+    expected[cascade_topic(PROJECTOR)] = (topology.PROJECTOR, "cascade")
+    if expected != INBOUND:
+        sent, read = sorted(expected.items()), sorted(INBOUND.items())
+        raise NotDescribedError(f"schemas.kit and the projector send to {sent}, the ledger reads {read}")
+
+
 def document() -> dict[str, Any]:
-    """The AsyncAPI document of the four topics, as JSON-ready data."""
-    if LEDGER.acks_topic != ACKS_TOPIC:
-        raise NotDescribedError(f"schemas.kit sends to {ACKS_TOPIC}, the ledger reads {LEDGER.acks_topic}")
+    """The AsyncAPI document of the topics, as JSON-ready data."""
+    _check_kit()
     _check_one_namespace([twin.payload for twin in SUBSCRIPTIONS] + [writer.payload for writer in WRITERS])
     broker = described_broker()
     with warnings.catch_warnings():
@@ -137,7 +178,8 @@ def document() -> dict[str, Any]:
     add_records(built)
     built["info"]["description"] = (
         "The consent ledger's Kafka topics: events out (the public contract), commands and subscribers' "
-        "confirmations in, dead letters for operators. Generated by `" + COMMAND + "`; do not edit."
+        "confirmations in, each sender on a topic of its own (consent.commands.<channel>.v1, "
+        "consent.acks.<system>.v1), dead letters for operators. Generated by `" + COMMAND + "`; do not edit."
     )
     return built
 

@@ -7,9 +7,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from schemas.envelope import CONTENT_TYPE
+from schemas.topics import sender_topic
 from services.asyncapi.twins import LEDGER, NotDescribedError
+from services.platform.topology import CHANNELS, SUBSCRIBERS, inbound_senders
 
 KAFKA_BINDING_VERSION = "0.4.0"  # the version FastStream gives the channels' Kafka bindings
+INBOUND = inbound_senders(LEDGER.commands_topic, LEDGER.acks_topic)  # every sender's topic -> (sender, role)
+EXAMPLE_TOPICS = [sender_topic(LEDGER.commands_topic, CHANNELS[0]), sender_topic(LEDGER.acks_topic, SUBSCRIBERS[0])]
 
 SUBJECT_KEY = {
     "type": "string",
@@ -39,11 +43,12 @@ DEADLETTER_HEADERS = {
         "deadletter-rule": {
             "type": "string",
             "description": "Why, as a stable rule: malformed, key_mismatch, not_an_acknowledgement, "
+            "system_not_sender, acknowledgement_from_a_channel, not_a_cascade_command, "
             "not_allowed_on_kafka, personal_data_in_clear, sealed_data_unreadable, sealed_data_mismatch, "
             "subject_erased, invalid, failed, or the domain rule that refused the command.",
         },
         "deadletter-reason": {"type": "string", "maxLength": 2000, "description": "Why, in plain words."},
-        "original-topic": {"type": "string", "examples": [LEDGER.commands_topic, LEDGER.acks_topic]},
+        "original-topic": {"type": "string", "examples": EXAMPLE_TOPICS},
         "original-partition": {"type": "string", "pattern": "^[0-9]+$"},
         "original-offset": {"type": "string", "pattern": "^[0-9]+$"},
         "original-sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Of the value."},
@@ -63,8 +68,7 @@ RECORDS: dict[str, dict[str, Any]] = {
         "contentType": CONTENT_TYPE,
         "correlationId": None,  # the relay sets exactly EVENT_HEADERS, no correlation_id
     },
-    LEDGER.commands_topic: {"bindings": _kafka_key(SUBJECT_KEY)},
-    LEDGER.acks_topic: {"bindings": _kafka_key(SUBJECT_KEY)},
+    **{topic: {"bindings": _kafka_key(SUBJECT_KEY)} for topic in INBOUND},
     LEDGER.deadletter_topic: {
         "bindings": _kafka_key(
             {"type": "string", "format": "uuid", "description": "The original record's key when it is a subject id."}

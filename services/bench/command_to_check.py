@@ -114,7 +114,8 @@ def _services(bench: Bench) -> tuple[Service, Service]:
     projector = bench.service("projector", {
         "CONSENT_PROJECTOR_STORE": bench.store_url("c2c-projector"), "CONSENT_KAFKA_BOOTSTRAP": bootstrap,
         "CONSENT_EVENTS_TOPIC": topic, "CONSENT_PROJECTOR_GROUP_ID": f"{topic}.projector",
-        "CONSENT_DEADLETTER_TOPIC": bench.topic("c2c-deadletter"), "CONSENT_COMMANDS_TOPIC": bench.topic("c2c-cascade"),
+        "CONSENT_DEADLETTER_TOPIC": bench.topic("c2c-deadletter"),
+        "CONSENT_COMMANDS_TOPIC": bench.families("c2c-cascade")[0],
         "CONSENT_API_TOKENS": orjson.dumps({TOKEN: {"name": "bench", "scopes": ["read"]}}).decode(),
     })  # fmt: skip
     return ledger, projector

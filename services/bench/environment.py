@@ -28,6 +28,7 @@ from services.devstack.kafka import provide_kafka
 from services.devstack.postgres import LocalPostgres, wait_for_postgres
 from services.devstack.processes import free_port, start_child, stop_child, wait_for_health
 from services.platform.settings import store_kind
+from services.platform.topology import inbound_senders
 
 FACTORIES = {
     "ledger": "services.ledger.entrypoints.http.app:create_app",
@@ -121,10 +122,22 @@ class Bench:
     def topic(self, prefix: str, partitions: int = 1) -> str:
         """A new topic with a unique name, deleted when the bench ends."""
         name = f"bench.{prefix}.{uuid.uuid4().hex[:8]}"
-        bootstrap = self.kafka()
-        asyncio.run(_admin(bootstrap, lambda admin: admin.create_topics([NewTopic(name, partitions, 1)])))
-        self.stack.callback(_delete_topic, bootstrap, name)
+        self._create([name], partitions)
         return name
+
+    def families(self, prefix: str) -> tuple[str, str]:
+        """A commands and an acks topic family with unique names, every sender's topic in them made (and deleted)."""
+        run = uuid.uuid4().hex[:8]
+        commands, acks = f"bench.{prefix}-commands.{run}", f"bench.{prefix}-acks.{run}"
+        self._create(list(inbound_senders(commands, acks)), 1)
+        return commands, acks
+
+    def _create(self, names: list[str], partitions: int) -> None:
+        bootstrap = self.kafka()
+        topics = [NewTopic(name, partitions, 1) for name in names]
+        asyncio.run(_admin(bootstrap, lambda admin: admin.create_topics(topics)))
+        for name in names:
+            self.stack.callback(_delete_topic, bootstrap, name)
 
     # --- services -----------------------------------------------------------------------------
 

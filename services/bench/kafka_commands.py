@@ -1,4 +1,4 @@
-"""kafka_commands: sealed GrantConsent records on consent.commands.v1 applied by the ledger's own consumer.
+"""kafka_commands: sealed GrantConsent records on a channel's topic applied by the ledger's own consumer.
 
 The records are produced first (not timed); then the ledger's command consumer
 (`run_command_consumer`, as the ledger process runs it) is started in this process and timed from
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table
 
+from schemas.topics import sender_topic
 from services.bench.environment import Bench
 from services.bench.harness import Line, Meter, line, rate, stopwatch
 from services.bench.synthetic import Secrets, kafka_grant
@@ -96,13 +97,14 @@ def raw_commits(url: str, bodies: list[bytes]) -> float:
 def kafka_commands(bench: Bench) -> Line:
     """Commands/s of the ledger's Kafka consumer beside a raw read of the records and raw batched commits."""
     count, bootstrap, secrets = bench.size(DEFAULT), bench.kafka(), Secrets.fresh()
-    topics = {name: bench.topic(f"{name}") for name in ("commands", "acks", "deadletter")}
+    commands, acks = bench.families("kafka_commands")
+    tablet = sender_topic(commands, "tablet")
     records = [kafka_grant(n, secrets.sealing_key.public_base64())[1:] for n in range(count)]
-    produced = asyncio.run(produce(bootstrap, topics["commands"], records))
-    consumed = asyncio.run(consume(bootstrap, topics["commands"], count))
+    produced = asyncio.run(produce(bootstrap, tablet, records))
+    consumed = asyncio.run(consume(bootstrap, tablet, count))
     wired = secrets.wired(
-        bench.store_url("ledger"), kafka_bootstrap=bootstrap, commands_topic=topics["commands"],
-        acks_topic=topics["acks"], deadletter_topic=topics["deadletter"], ledger_run_relay=False,
+        bench.store_url("ledger"), kafka_bootstrap=bootstrap, commands_topic=commands,
+        acks_topic=acks, deadletter_topic=bench.topic("deadletter"), ledger_run_relay=False,
     )  # fmt: skip
     try:
         meter = Meter().start()

@@ -108,7 +108,8 @@ def projector(bench: Bench) -> Service:
         env = {
             "CONSENT_PROJECTOR_STORE": bench.shared["projector_store"], "CONSENT_KAFKA_BOOTSTRAP": bench.kafka(),
             "CONSENT_EVENTS_TOPIC": topic, "CONSENT_PROJECTOR_GROUP_ID": f"{topic}.projector",
-            "CONSENT_DEADLETTER_TOPIC": bench.topic("deadletter"), "CONSENT_COMMANDS_TOPIC": bench.topic("cascade"),
+            "CONSENT_DEADLETTER_TOPIC": bench.topic("deadletter"),
+            "CONSENT_COMMANDS_TOPIC": bench.families("cascade")[0],
             "CONSENT_API_TOKENS": orjson.dumps({TOKEN: {"name": "bench", "scopes": ["read"]}}).decode(),
         }  # fmt: skip
         bench.shared["projector"] = bench.service("projector", env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from schemas.topics import ACKS, COMMANDS, DEADLETTER, EVENTS
 from services.platform.settings import ServiceSettings
 from services.platform.topology import PARTITIONS
 
@@ -34,14 +35,24 @@ class LedgerSettings(ServiceSettings):
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
     controller_name: str = "ESPERANCE-RK LLP"
     controller_bin: str = "220240037922"
-    commands_topic: str = "consent.commands.v1"
+    commands_topic: str = Field(
+        default=COMMANDS,
+        description="The commands topic family: each channel and the projector's cascade writes its own topic in it, "
+        "consent.commands.<sender>.v1; the ledger reads them all.",
+    )
     commands_retention_days: int = Field(
         default=7, ge=1, description="Retention of the command and dead-letter topics (they may carry personal data)."
     )
-    deadletter_topic: str = "consent.deadletter.v1"
-    acks_topic: str = Field(default="consent.acks.v1", description="Subscribers' enforcement confirmations.")
-    ledger_consume_commands: bool = Field(default=True, description="Consume consent.commands.v1.")
-    events_topic: str = "consent.events.v1"
+    deadletter_topic: str = DEADLETTER
+    acks_topic: str = Field(
+        default=ACKS,
+        description="The acknowledgements topic family: each subscriber system confirms enforcement on its own "
+        "topic in it, consent.acks.<system>.v1; the ledger reads them all.",
+    )
+    ledger_consume_commands: bool = Field(
+        default=True, description="Consume every sender's commands and acknowledgements topic."
+    )
+    events_topic: str = EVENTS
     events_partitions: int = Field(
         default=PARTITIONS, ge=1, description="Partitions of consent.events.v1 when created."
     )

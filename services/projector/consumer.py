@@ -2,7 +2,8 @@
 
 The read models and the consumed offsets commit in one database transaction (ProjectionStore.apply);
 the Kafka acknowledgement comes after it, so a crash in between only redelivers records the store
-skips. The card cascade is written to an outbox in that same transaction and sent afterwards.
+skips. The card cascade is written to an outbox in that same transaction and sent afterwards, to the
+projector's own topic (consent.commands.projector.v1): the ledger records it as sent by "projector".
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Gauge
 
 from schemas.events import ContractError, Envelope, parse_envelope
+from schemas.topics import sender_topic
 from services.platform.deadletter import dead_letter
 from services.platform.tasks import pause, start_when_reachable
-from services.platform.topics import TopicSpec
+from services.platform.topology import PROJECTOR, TopicSpec
 from services.projector.decisions import KAZAKHSTAN
 from services.projector.settings import ProjectorSettings
 from services.projector.store import Consumed, ProjectionStore
@@ -104,11 +106,21 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
             self.subscriber.consumer.seek(partition, offsets.get(partition.partition, 0))
 
 
+def cascade_topic(settings: ProjectorSettings) -> str:
+    """Where the card cascade goes: the projector's own topic of the commands family (consent.commands.projector.v1)."""
+    return sender_topic(settings.commands_topic, PROJECTOR)
+
+
 async def send_cascade(store: ProjectionStore, broker: KafkaBroker, topic: str) -> int:
-    """Send the cascade commands the store has recorded but not sent; return how many were sent."""
+    """Send the cascade commands the store has recorded but not sent to `topic`; return how many were sent.
+
+    A command carries no actor (one recorded by an older projector has it dropped): the ledger records
+    the sender of the topic, "projector", and would record "projector/<actor>" for a named one.
+    """
     pending = await to_thread.run_sync(store.unsent_cascade)
     for command in pending:
-        await broker.publish(command, topic, key=command["subject_id"].encode())
+        sent = {name: value for name, value in command.items() if name != "actor"}
+        await broker.publish(sent, topic, key=command["subject_id"].encode())
     if pending:
         await to_thread.run_sync(store.mark_sent, [command["command_id"] for command in pending])
         log.info("sent %d cascade command(s)", len(pending))
@@ -136,7 +148,7 @@ async def run_projector(store: ProjectionStore, settings: ProjectorSettings, sto
         next_alert = 0.0
         while not stop.is_set():
             try:
-                await send_cascade(store, broker, settings.commands_topic)
+                await send_cascade(store, broker, cascade_topic(settings))
                 if time.monotonic() >= next_alert:
                     await to_thread.run_sync(overdue_requests, store, datetime.now(KAZAKHSTAN).date())
                     next_alert = time.monotonic() + OVERDUE_CHECK_SECONDS

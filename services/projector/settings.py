@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from schemas.topics import COMMANDS, DEADLETTER, EVENTS
 from services.platform.settings import ServiceSettings
 
 
@@ -14,9 +15,13 @@ class ProjectorSettings(ServiceSettings):
         default="sqlite:///var/projector.sqlite3",
         description="Read-model store: sqlite:///path (embedded default) or postgresql://user@host:port/db.",
     )
-    events_topic: str = "consent.events.v1"
-    deadletter_topic: str = "consent.deadletter.v1"
-    commands_topic: str = Field(default="consent.commands.v1", description="Where the card cascade is sent.")
+    events_topic: str = EVENTS
+    deadletter_topic: str = DEADLETTER
+    commands_topic: str = Field(
+        default=COMMANDS,
+        description="The commands topic family: the card cascade goes to the projector's own topic in it "
+        "(consent.commands.projector.v1).",
+    )
     projector_group_id: str = Field(default="consent-projector", description="The projector's consumer group.")
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
     max_body_bytes: int = Field(

@@ -49,7 +49,10 @@ class Consumed:
 
 
 def cascade_commands(before: dict[str, Any], after: dict[str, Any], envelope: Envelope) -> list[dict[str, Any]]:
-    """BlockLoyaltyCard for every card still unblocked when consent is withdrawn, ids derived from the event."""
+    """BlockLoyaltyCard for every card still unblocked when consent is withdrawn, ids derived from the event.
+
+    No actor: the ledger records the sender of the cascade's topic, "projector" (decision 0018).
+    """
     if envelope.name != "ConsentWithdrawn" or before["version"] >= after["version"]:
         return []
     return [
@@ -61,7 +64,6 @@ def cascade_commands(before: dict[str, Any], after: dict[str, Any], envelope: En
             "cause_event_id": str(envelope.id),
             "reason": "consent withdrawn",
             "causation_id": str(envelope.id),
-            "actor": "projector",
         }
         for card_ref, card in sorted(after["cards"].items())
         if card["blocked_event_id"] is None
@@ -181,7 +183,7 @@ class ProjectionStore:
             yield asked, {subject: orjson.loads(state) for subject, state in rows}
 
     def unsent_cascade(self, limit: int = 500) -> list[dict[str, Any]]:
-        """Cascade commands recorded but not yet sent to consent.commands.v1."""
+        """Cascade commands recorded but not yet sent to consent.commands.projector.v1."""
         c = cascade_outbox.c
         query = select(c.command).where(c.sent == 0).order_by(c.command_id).limit(limit)
         with begin(self._engine) as connection:

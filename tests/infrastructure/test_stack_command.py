@@ -24,6 +24,7 @@ from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import new_master_key
 from services.platform.auth import SCOPES
 from services.platform.kafka import answers_metadata
+from services.platform.topology import inbound_senders
 from tests.infrastructure.test_launchers import is_running
 from tests.ledger.test_http_api import grant_body
 
@@ -32,7 +33,7 @@ async def topics(bootstrap: str) -> set[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        for _ in range(50):  # the ledger creates its topics in the background as it starts
+        for _ in range(50):  # the ledger creates its topics in the background as it starts, the dead letters last
             names = set(await admin.list_topics())
             if "consent.deadletter.v1" in names:
                 return names
@@ -61,7 +62,7 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
 
         assert parts["kafka"]["address"] == f"127.0.0.1:{ports['KAFKA_PORT']}"
         assert asyncio.run(answers_metadata(parts["kafka"]["address"]))
-        assert {"consent.commands.v1", "consent.deadletter.v1"} <= asyncio.run(topics(parts["kafka"]["address"]))
+        assert {*inbound_senders(), "consent.deadletter.v1"} <= asyncio.run(topics(parts["kafka"]["address"]))
         tokens = orjson.loads(orjson.loads((tmp_path / "secrets.json").read_bytes())["CONSENT_API_TOKENS"])
         by_name = {grant["name"]: token for token, grant in tokens.items()}
         subject, auth = uuid.uuid4(), {"Authorization": f"Bearer {by_name['developer']}"}

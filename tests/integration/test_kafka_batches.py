@@ -26,9 +26,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas import kit
+from schemas.topics import sender_topic
 from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.entrypoints.kafka import GROUP_ID
-from tests.conftest import NewTopicFactory
+from tests.conftest import NewTopicFactory, inbound_families
 from tests.integration.service_processes import service
 from tests.ledger.test_http_api import grant_body
 
@@ -45,12 +46,19 @@ def store(postgres_database: dict[str, str]) -> str:
 
 @pytest.fixture
 async def topics(new_topic: NewTopicFactory) -> dict[str, str]:
+    """The topic families and topics of the ledger's settings (CONSENT_<NAME>_TOPIC)."""
+    commands, acks = await inbound_families(new_topic, partitions=PARTITIONS)
     return {
-        "commands": await new_topic("consent.commands", partitions=PARTITIONS),
-        "acks": await new_topic("consent.acks"),
+        "commands": commands,
+        "acks": acks,
         "deadletter": await new_topic("consent.deadletter"),
         "events": await new_topic("consent.events"),
     }
+
+
+def tablet(topics: dict[str, str]) -> str:
+    """The tablet channel's own topic, where these commands are sent."""
+    return sender_topic(topics["commands"], "tablet")
 
 
 def ledger_env(store: str, bootstrap: str, topics: dict[str, str]) -> dict[str, str]:
@@ -156,7 +164,7 @@ async def test_a_batch_of_1000_commands_records_the_985_good_ones_once_and_dead_
     store: str, kafka_bootstrap: str, topics: dict[str, str], tmp_path: Path
 ) -> None:
     sent, bad = records()
-    await send(kafka_bootstrap, topics["commands"], sent)
+    await send(kafka_bootstrap, tablet(topics), sent)
 
     with service("ledger", ledger_env(store, kafka_bootstrap, topics), tmp_path / "ledger.log"):
         letters = await settled(store, kafka_bootstrap, topics)
@@ -201,16 +209,16 @@ async def test_after_a_kill_9_in_the_middle_and_a_restart_nothing_is_lost_and_no
     sent, bad = records()
     env = ledger_env(store, kafka_bootstrap, topics)
     with service("ledger", env, tmp_path / "first.log") as (_, first):
-        await send(kafka_bootstrap, topics["commands"], sent)
+        await send(kafka_bootstrap, tablet(topics), sent)
         at_kill = wait_for_some(store, first, tmp_path / "first.log")
     at_restart, killed = stored(store)[0], time.monotonic()
-    await rewind(kafka_bootstrap, topics["commands"])  # the worst crash: saved, but no offset ever committed
+    await rewind(kafka_bootstrap, tablet(topics))  # the worst crash: saved, but no offset ever committed
     rewound = time.monotonic() - killed
 
     with service("ledger", env, tmp_path / "second.log"):
         letters = await settled(store, kafka_bootstrap, topics)
 
-        read_again = await committed_to_the_end(kafka_bootstrap, topics["commands"])
+        read_again = await committed_to_the_end(kafka_bootstrap, tablet(topics))
 
     print(f"\nkill -9 after {at_kill} of {GRANTS + OPT_OUTS} events were seen, {at_restart} stored at the restart; "
           f"the group was rewound {rewound:.1f} s after the kill")  # fmt: skip

@@ -1,5 +1,6 @@
 """The whole flow on the real broker: ledger HTTP → store → relay → consent.events.v1 → projector checks,
-the loyalty-card cascade back through consent.commands.v1, and subscribers confirming on consent.acks.v1."""
+the loyalty-card cascade back through the projector's own commands topic, and subscribers confirming each
+on its own acks topic (consent.acks.<system>.v1 of this test's family)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from fastapi.testclient import TestClient
 from schemas import kit
 from schemas.evidence import EVENTS, load_public_key
 from schemas.evidence_verifier import verify_bundle
+from schemas.topics import sender_topic
 from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import build
 from services.ledger.entrypoints.http.app import create_app as ledger_app
@@ -31,7 +33,7 @@ from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from services.projector.http import create_app as projector_app
 from services.projector.settings import ProjectorSettings
-from tests.conftest import NewTopicFactory
+from tests.conftest import NewTopicFactory, inbound_families
 from tests.ledger.test_access_report import HEADINGS
 from tests.ledger.test_http_api import Clock, grant_body, request_body
 
@@ -74,7 +76,9 @@ async def subscriber(bootstrap: str, topics: dict[str, str], system: str, stop: 
                     envelope = kit.decode(record.value)
                     problems += verifier.check(envelope)
                     if envelope.name == wanted:
-                        await kit.confirm(producer, envelope, system, action, topic=topics["acks"])
+                        await kit.confirm(
+                            producer, envelope, system, action, topic=sender_topic(topics["acks"], system)
+                        )
     finally:
         await consumer.stop()
         await producer.stop()
@@ -94,7 +98,8 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
 async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscribers(
     stores: tuple[str, str], kafka_bootstrap: str, new_topic: NewTopicFactory
 ) -> None:
-    topics = {name: await new_topic(f"consent.{name}", partitions=3) for name in ("events", "commands", "acks", "dead")}
+    topics = {name: await new_topic(f"consent.{name}", partitions=3) for name in ("events", "dead")}
+    topics["commands"], topics["acks"] = await inbound_families(new_topic, partitions=3)
     clock = Clock()
     ledger_settings = LedgerSettings(
         kafka_bootstrap=kafka_bootstrap, ledger_store=stores[0], api_tokens=orjson.dumps(TOKENS).decode(),
@@ -130,8 +135,9 @@ async def test_a_life_cycle_is_visible_in_the_checks_and_enforced_by_the_subscri
     assert seen["withdrawn"] == {"allow": False, "rule": "consent_withdrawn", "event_id": seen["ids"]["withdrawn"]}
     assert seen["transfer"] == (409, "consent_withdrawn")
     assert seen["erased"] == {"allow": False, "rule": "erased", "event_id": seen["ids"]["erase"]}
-    assert seen["card_blocks"] == [seen["ids"]["withdrawn"]]  # exactly one, naming the withdrawal
+    assert seen["card_blocks"] == [(seen["ids"]["withdrawn"], "projector")]  # exactly one, naming the withdrawal
     assert seen["confirmations"] == {"loyalty", "marketing", "delivery"}
+    assert seen["confirmed_by"] == {("loyalty", "loyalty"), ("marketing", "marketing"), ("delivery", "delivery")}
     assert seen["as_of"] == ["active", "withdrawn"]  # rebuilt from the log for each moment
     assert seen["audit"] == [  # "was this e-mail campaign lawful then?", from the log alone
         {"allow": True, "rule": "consented", "event_id": seen["ids"]["grant"]},
@@ -207,7 +213,10 @@ def scenario(ledger: TestClient, projector: TestClient, clock: Clock, subject: s
         )
     )
     time.sleep(1)  # a second cascade command, if any, would have been recorded by now
-    seen["card_blocks"] = [e["data"]["cause_event_id"] for e in history() if e["type"].endswith("LoyaltyCardBlocked")]
+    seen["card_blocks"] = [
+        (e["data"]["cause_event_id"], e["actor"]) for e in history() if e["type"].endswith("LoyaltyCardBlocked")
+    ]  # the cascade's, recorded as sent by the sender of its topic
+    seen["confirmed_by"] = {(e["data"]["system"], e["actor"]) for e in history() if e["type"].endswith("Confirmed")}
     seen["as_of"] = [
         projector.get(f"/v1/subjects/{subject}/state", params={"as_of": moment}, headers=DPO).json()["status"]
         for moment in ("2026-05-10T12:00:00+05:00", "2026-06-08T12:00:00+05:00")

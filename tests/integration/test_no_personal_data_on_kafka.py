@@ -1,7 +1,7 @@
 """Nothing in clear on Kafka identifies a person: the broker's segment files on disk, read byte by byte.
 
 Channels seal personal data to the ledger's public key (schemas.kit) and send valid and malformed
-commands on consent.commands.v1; the ledger records the valid ones, the relay publishes their events
+commands on the web channel's own topic; the ledger records the valid ones, the relay publishes their events
 and the rest go to the dead letters. Then every *.log segment of every topic the broker keeps is
 searched for the people's names, phones, IIN and card number: none may be there.
 """
@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schemas import kit
+from schemas.topics import sender_topic
 from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.entrypoints.kafka import command_broker
@@ -30,7 +31,7 @@ from services.ledger.entrypoints.relay import relay_for
 from services.ledger.settings import LedgerSettings
 from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
-from tests.conftest import NewTopicFactory
+from tests.conftest import NewTopicFactory, inbound_families
 from tests.ledger.test_http_api import grant_body
 from tests.ledger.test_iin import synthetic_iin
 
@@ -85,13 +86,13 @@ def found(log_dirs: list[Path], needles: dict[str, set[bytes]]) -> dict[str, lis
 @pytest.fixture
 async def wired(tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory) -> Any:
     events = await new_topic("consent.events", partitions=3)
+    commands, acks = await inbound_families(new_topic, partitions=3)
     settings = LedgerSettings(
         kafka_bootstrap=kafka_bootstrap, ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
         ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
         ledger_identity_secret="identity-secret-for-tests-0123456789",
         ledger_sealing_key=SealingKey.generate().private_base64(),
-        commands_topic=await new_topic("consent.commands", partitions=3),
-        deadletter_topic=await new_topic("consent.deadletter"), acks_topic=await new_topic("consent.acks"),
+        commands_topic=commands, deadletter_topic=await new_topic("consent.deadletter"), acks_topic=acks,
         events_topic=events, events_partitions=3, relay_transactional_id=f"relay-{events}",
     )  # fmt: skip
     services = build(settings)
@@ -158,10 +159,11 @@ async def test_no_segment_file_of_any_topic_holds_personal_data_in_clear(wired: 
     key = wired.commands.sealing_key
     assert key is not None
     valid, malformed = commands(key.public_base64())
+    web = sender_topic(settings.commands_topic, "web")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
     for record_key, value in valid + malformed:
-        await producer.send_and_wait(settings.commands_topic, key=record_key, value=value)
+        await producer.send_and_wait(web, key=record_key, value=value)
     await producer.stop()
 
     dead = await values(settings.kafka_bootstrap, settings.deadletter_topic, len(malformed))
@@ -182,7 +184,7 @@ async def test_no_segment_file_of_any_topic_holds_personal_data_in_clear(wired: 
         "invalid", "malformed", "malformed", "malformed", "sealed_data_mismatch", "sealed_data_unreadable",
     ]  # fmt: skip
     topics = {path.name.rpartition("-")[0] for folder in log_dirs for path in folder.iterdir()}
-    assert {settings.commands_topic, settings.deadletter_topic, settings.events_topic} <= topics
-    assert any(hit.startswith(settings.commands_topic) for hit in hits.pop("command id"))  # the scan reads records
+    assert {web, settings.deadletter_topic, settings.events_topic} <= topics
+    assert any(hit.startswith(web) for hit in hits.pop("command id"))  # the scan reads records
     assert any(hit.startswith(settings.deadletter_topic) for hit in hits.pop("dead-letter rule"))
     assert hits == {marker: [] for marker in MARKERS}

@@ -25,10 +25,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas import kit
+from schemas.topics import sender_topic
 from services.devstack.postgres import LocalPostgres
 from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.adapters.signing import SigningKey
-from tests.conftest import NewTopicFactory
+from tests.conftest import NewTopicFactory, inbound_families
 from tests.integration.service_processes import service
 from tests.ledger.test_http_api import grant_body
 
@@ -125,7 +126,8 @@ def health_while(stop: threading.Event, url: str, seen: list[tuple[float, int, s
 async def test_a_postgresql_restart_under_load_loses_nothing_and_every_route_recovers_by_itself(
     postgres: LocalPostgres, kafka_bootstrap: str, new_topic: NewTopicFactory, tmp_path: Path
 ) -> None:
-    topics = {name: await new_topic(f"consent.{name}") for name in ("events", "commands", "acks", "deadletter")}
+    topics = {name: await new_topic(f"consent.{name}") for name in ("events", "deadletter")}
+    topics["commands"], topics["acks"] = await inbound_families(new_topic)  # the families; each sender's topic made
     common = {
         "CONSENT_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "CONSENT_API_TOKENS": orjson.dumps(
@@ -159,7 +161,7 @@ async def test_a_postgresql_restart_under_load_loses_nothing_and_every_route_rec
             thread.start()
         try:
             waited(lambda: len(load.recorded) >= 200, 60)
-            await send_on_kafka(kafka_bootstrap, topics["commands"], KAFKA_COMMANDS)
+            await send_on_kafka(kafka_bootstrap, sender_topic(topics["commands"], "web"), KAFKA_COMMANDS)
             went_down = time.monotonic()
             postgres.restart(down_for=DOWN_SECONDS)  # from this thread: the server is this test's child
             came_back = time.monotonic()
@@ -251,7 +253,7 @@ def test_sigterm_stops_the_ledger_within_seconds_while_a_request_waits_for_a_loc
 
 
 async def send_on_kafka(bootstrap: str, topic: str, count: int) -> None:
-    """`count` grants for new subjects on consent.commands.v1, as a channel sends them (personal data sealed)."""
+    """`count` grants for new subjects on a channel's topic, as a channel sends them (personal data sealed)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
     try:

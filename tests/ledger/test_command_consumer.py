@@ -1,4 +1,8 @@
-"""The Kafka command API on the real broker: commands become events; nothing is dropped silently."""
+"""The Kafka command API on the real broker: commands become events; nothing is dropped silently.
+
+Each sender writes a topic of its own and the ledger takes the sender from the topic (decision 0018):
+here the tablet channel's, the loyalty and marketing systems' and the projector's topics of a family of this test.
+"""
 
 from __future__ import annotations
 
@@ -17,27 +21,29 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas import kit
+from schemas.topics import sender_topic
 from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.domain.calendar import kazakh_day
 from services.ledger.entrypoints.kafka import command_broker
 from services.ledger.settings import LedgerSettings
-from tests.conftest import NewTopicFactory
+from tests.conftest import NewTopicFactory, inbound_families
 from tests.ledger.conftest import ctx, tablet_consent
 from tests.ledger.test_http_api import grant_body
 
 
 @pytest.fixture
 async def wired(tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory) -> AsyncIterator[LedgerServices]:
+    commands, acks = await inbound_families(new_topic, partitions=3)
     settings = LedgerSettings(
         kafka_bootstrap=kafka_bootstrap,
         ledger_store=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
         ledger_master_key=base64.b64encode(os.urandom(32)).decode(),
         ledger_identity_secret="identity-secret-for-tests-0123456789",
         ledger_sealing_key=SealingKey.generate().private_base64(),
-        commands_topic=await new_topic("consent.commands", partitions=3),
+        commands_topic=commands,
         deadletter_topic=await new_topic("consent.deadletter"),
-        acks_topic=await new_topic("consent.acks"),
+        acks_topic=acks,
     )
     services = build(settings)
     broker = command_broker(services, group_id=f"ledger-{uuid.uuid4().hex[:6]}")
@@ -45,6 +51,16 @@ async def wired(tmp_path: Path, kafka_bootstrap: str, new_topic: NewTopicFactory
     yield services
     await broker.stop()
     services.close()
+
+
+def tablet(settings: LedgerSettings) -> str:
+    """The tablet channel's own commands topic."""
+    return sender_topic(settings.commands_topic, "tablet")
+
+
+def acks_of(settings: LedgerSettings, system: str) -> str:
+    """Subscriber `system`'s own acknowledgements topic."""
+    return sender_topic(settings.acks_topic, system)
 
 
 async def send(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> None:
@@ -103,7 +119,7 @@ async def test_commands_on_kafka_are_recorded_once_even_when_repeated(wired: Led
     grant = sealed(wired, subject, grant_body("kafka-grant-1"), "GrantConsent")
     opt_out = command(subject, {"command_id": "kafka-optout-1", "channels": ["email"]}, "OptOutOfMarketing")
 
-    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), v) for v in (grant, grant, opt_out)])
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), v) for v in (grant, grant, opt_out)])
 
     assert await wait_for_events(wired, subject, 2) == ["ConsentGranted", "MarketingOptedOut"]
     await asyncio.sleep(1)  # a repeat that slipped through would show up by now
@@ -120,7 +136,7 @@ async def test_malformed_and_refused_commands_go_to_the_dead_letters_with_reason
 
     await send(
         settings.kafka_bootstrap,
-        settings.commands_topic,
+        tablet(settings),
         [(str(subject), v) for v in (not_json, missing_subject, refused)],
     )
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
@@ -133,9 +149,9 @@ async def test_malformed_and_refused_commands_go_to_the_dead_letters_with_reason
     assert by_digest[digest[refused]]["headers"]["deadletter-rule"] == "consent_none"
     assert {record.key for record in letters} == {str(subject).encode()}
     assert {letter["key"] for letter in by_digest.values()} == {str(subject)}
-    assert {letter["topic"] for letter in by_digest.values()} == {settings.commands_topic}
+    assert {letter["topic"] for letter in by_digest.values()} == {tablet(settings)}
     assert sorted(letter["offset"] for letter in by_digest.values()) == [0, 1, 2]  # all keyed alike: one partition
-    assert all(letter["headers"]["original-topic"] == settings.commands_topic for letter in by_digest.values())
+    assert all(letter["headers"]["original-topic"] == tablet(settings) for letter in by_digest.values())
     assert not any(original in record.value for original in digest for record in letters)  # no bytes copied
     assert wired.ledger.history(subject)[0] == []
 
@@ -149,7 +165,7 @@ async def test_dpo_commands_and_records_keyed_to_another_subject_are_not_taken_f
     )
     grant = sealed(wired, subject, grant_body("g-1"), "GrantConsent")
 
-    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), erase), (str(uuid.uuid4()), grant)])
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), erase), (str(uuid.uuid4()), grant)])
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=2)
 
     assert {dict(r.headers)["deadletter-rule"] for r in letters} == {b"not_allowed_on_kafka", b"key_mismatch"}
@@ -170,7 +186,7 @@ async def test_an_acknowledgement_of_an_event_the_ledger_never_recorded_goes_to_
     )
     known = command(subject, ack | {"command_id": "ack-2", "enforced_event_id": granted}, "ConfirmEnforcement")
 
-    await send(settings.kafka_bootstrap, settings.acks_topic, [(str(subject), unknown), (str(subject), known)])
+    await send(settings.kafka_bootstrap, acks_of(settings, "loyalty"), [(str(subject), unknown), (str(subject), known)])
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=1)
 
     assert [dict(record.headers)["deadletter-rule"] for record in letters] == [b"unknown_enforced_event"]
@@ -178,6 +194,98 @@ async def test_an_acknowledgement_of_an_event_the_ledger_never_recorded_goes_to_
     _, state = wired.ledger.history(subject)
     assert state is not None
     assert state.enforcements == {("loyalty", granted)}
+
+
+async def test_a_confirmation_on_loyaltys_topic_that_names_marketing_is_refused_and_records_nothing(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    grant = ctx("grant")
+    granted = wired.ledger.execute(subject, grant, lambda s: s.grant_consent(grant, tablet_consent(), None)).event_ids[
+        0
+    ]
+    ack = {"enforced_event_id": granted, "action": "suppression applied"}
+    as_marketing = command(subject, ack | {"command_id": "ack-m", "system": "marketing"}, "ConfirmEnforcement")
+    as_itself = command(subject, ack | {"command_id": "ack-l", "system": "loyalty"}, "ConfirmEnforcement")
+
+    await send(
+        settings.kafka_bootstrap,
+        acks_of(settings, "loyalty"),
+        [(str(subject), as_marketing), (str(subject), as_itself)],
+    )
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=1)
+
+    assert [letter_of(record)["rule"] for record in letters] == ["system_not_sender"]
+    assert letter_of(letters[0])["topic"] == acks_of(settings, "loyalty")
+    assert await wait_for_events(wired, subject, 2) == ["ConsentGranted", "EnforcementConfirmed"]
+    events, state = wired.ledger.history(subject)
+    assert state is not None
+    assert state.enforcements == {("loyalty", granted)}  # marketing's was never recorded, loyalty's was
+    assert events[-1].actor == "loyalty"
+
+
+async def test_a_grant_from_the_tablet_naming_its_actor_is_recorded_as_the_tablets_actor(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    grant = sealed(wired, subject, grant_body("actor-grant-1", actor="dpo-officer"), "GrantConsent")
+    opt_out = command(subject, {"command_id": "actor-optout-1", "channels": ["sms"]}, "OptOutOfMarketing")
+
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), grant), (str(subject), opt_out)])
+
+    assert await wait_for_events(wired, subject, 2) == ["ConsentGranted", "MarketingOptedOut"]
+    events, _ = wired.ledger.history(subject)
+    assert [event.actor for event in events] == ["tablet/dpo-officer", "tablet"]  # never the record's own claim
+
+
+async def test_commands_on_another_senders_kind_of_topic_go_to_the_dead_letters_and_record_nothing(
+    wired: LedgerServices,
+) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    given = ctx("grant")
+    granted = wired.ledger.execute(subject, given, lambda s: s.grant_consent(given, tablet_consent(), None)).event_ids[
+        0
+    ]
+    confirmation = command(
+        subject,
+        {"command_id": "ack-t", "system": "loyalty", "enforced_event_id": granted, "action": "card blocked"},
+        "ConfirmEnforcement",
+    )
+    grant = sealed(wired, subject, grant_body("misdirected-grant-1"), "GrantConsent")
+    cascade = sender_topic(settings.commands_topic, "projector")
+
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), confirmation)])
+    await send(settings.kafka_bootstrap, acks_of(settings, "loyalty"), [(str(subject), grant)])
+    await send(settings.kafka_bootstrap, cascade, [(str(subject), grant)])
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
+
+    assert {(letter["topic"], letter["rule"]) for letter in map(letter_of, letters)} == {
+        (tablet(settings), "acknowledgement_from_a_channel"),
+        (acks_of(settings, "loyalty"), "not_an_acknowledgement"),
+        (cascade, "not_a_cascade_command"),
+    }
+    assert [type(event).__name__ for event in wired.ledger.history(subject)[0]] == ["ConsentGranted"]
+
+
+async def test_the_cascade_blocks_a_card_on_its_own_topic_recorded_as_the_projectors(wired: LedgerServices) -> None:
+    settings, subject = wired.settings, uuid.uuid4()
+    given = ctx("grant")
+    granted = wired.ledger.execute(subject, given, lambda s: s.grant_consent(given, tablet_consent(), None)).event_ids[
+        0
+    ]
+    card = ctx("card")
+    card_ref = f"card-{uuid.uuid4().hex}"
+    wired.ledger.execute(subject, card, lambda s: s.link_card(card, card_ref))
+    block = {"command_id": "cascade-1", "card_ref": card_ref, "cause_event_id": granted}
+
+    await send(
+        settings.kafka_bootstrap,
+        sender_topic(settings.commands_topic, "projector"),
+        [(str(subject), command(subject, block, "BlockLoyaltyCard"))],
+    )
+
+    assert await wait_for_events(wired, subject, 3) == ["ConsentGranted", "LoyaltyCardLinked", "LoyaltyCardBlocked"]
+    assert wired.ledger.history(subject)[0][-1].actor == "projector"
 
 
 # Synthetic people of these tests: no other test spells them.
@@ -210,7 +318,7 @@ async def test_personal_data_in_clear_on_kafka_is_refused_and_its_dead_letter_ho
 
     await send(
         settings.kafka_bootstrap,
-        settings.commands_topic,
+        tablet(settings),
         [(str(subject), command(subject, grant, "GrantConsent")),
          (str(subject), command(subject, card, "LinkLoyaltyCard")),
          (str(subject), command(subject, rectify, "RectifyPersonalData"))],
@@ -238,7 +346,7 @@ async def test_sealed_commands_that_cannot_be_applied_are_dead_lettered_without_
     unknown_type = orjson.loads(sealed(wired, subject, card, "LinkLoyaltyCard")) | {"type": "LinkLoyaltyCards"}
     values = [to_another_key, orjson.dumps(damaged), orjson.dumps(unknown_type)]
 
-    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), value) for value in values])
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), value) for value in values])
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
 
     by_digest = {letter["value_sha256"]: letter for letter in map(letter_of, letters)}
@@ -259,7 +367,7 @@ async def test_on_kafka_a_withdrawal_filed_more_than_30_days_ago_is_still_refuse
     long_ago = (kazakh_day(wired.clock()) - timedelta(days=45)).isoformat()
     withdrawal = command(subject, {"command_id": "w-1", "filed_on": long_ago}, "RequestWithdrawal")
 
-    await send(settings.kafka_bootstrap, settings.commands_topic, [(str(subject), withdrawal)])
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), withdrawal)])
     letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=1)
 
     headers = [dict(record.headers) for record in letters]

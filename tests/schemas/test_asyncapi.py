@@ -1,4 +1,4 @@
-"""schemas/asyncapi.json is the AsyncAPI document the code gives, and it describes all four topics."""
+"""schemas/asyncapi.json is the AsyncAPI document the code gives, and it describes every topic, each sender's own."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ import pytest
 
 from schemas.catalogue import ConsentGranted
 from schemas.commands import AnyCommand
+from schemas.topics import acks_topic, commands_topic
 from services import asyncapi
+from services.platform.topology import CHANNELS, PROJECTOR, SUBSCRIBERS
 
 REGENERATE = "run `.venv/bin/python -m services.asyncapi` and commit schemas/asyncapi.json"
-TOPICS = {"consent.events.v1", "consent.commands.v1", "consent.acks.v1", "consent.deadletter.v1"}
+CHANNEL_TOPICS = {commands_topic(channel) for channel in CHANNELS}
+ACKS_TOPICS = {acks_topic(system) for system in SUBSCRIBERS}
+CASCADE_TOPIC = commands_topic(PROJECTOR)
+TOPICS = {"consent.events.v1", "consent.deadletter.v1", CASCADE_TOPIC} | CHANNEL_TOPICS | ACKS_TOPICS
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,7 @@ def test_check_fails_on_a_stale_or_missing_file_and_writing_mends_it(
     assert path.read_text(encoding="utf-8") == asyncapi.render()
 
 
-def test_it_is_one_asyncapi_3_document_of_the_four_topics(document: dict[str, Any]) -> None:
+def test_it_is_one_asyncapi_3_document_of_every_topic(document: dict[str, Any]) -> None:
     assert document["asyncapi"] == "3.0.0"
     assert document["info"]["title"] == "Consent ledger"
     assert document["info"]["version"] == "1"
@@ -63,6 +68,16 @@ def _operations(document: dict[str, Any], topic: str, action: str) -> list[dict[
             for reference in operation["messages"]:
                 messages.append(_resolve(document, _resolve(document, reference["$ref"])["$ref"]))
     return messages
+
+
+def _channel(document: dict[str, Any], topic: str) -> dict[str, Any]:
+    """The channel of `topic` that the ledger receives on."""
+    [channel] = [
+        channel
+        for key, channel in document["channels"].items()
+        if channel["address"] == topic and key.endswith(":OnCommand")
+    ]
+    return channel
 
 
 def _payload(document: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
@@ -85,28 +100,48 @@ def test_events_are_the_cloudevents_envelope_keyed_by_subject_sent_by_the_relay_
         assert set(message["headers"]["required"]) == {"content-type", "ce-type", "schema-version", "position"}
 
 
-def test_commands_are_any_command_read_by_the_ledger_and_the_cascade_sends_block_loyalty_card(
-    document: dict[str, Any],
-) -> None:
-    [received] = _operations(document, "consent.commands.v1", "receive")
+@pytest.mark.parametrize("topic", sorted(CHANNEL_TOPICS))
+def test_each_channels_topic_carries_any_command_read_by_the_ledger(document: dict[str, Any], topic: str) -> None:
+    [received] = _operations(document, topic, "receive")
     commands = _payload(document, received)
     names = {reference["$ref"].rpartition("/")[2] for reference in commands["oneOf"]}
     union, _ = get_args(AnyCommand)
     assert names == {model.__name__ for model in get_args(union)}
     assert commands["discriminator"] == "type"
     assert received["bindings"]["kafka"]["key"]["format"] == "uuid"
+    assert "acknowledgement_from_a_channel" in _channel(document, topic)["description"]
+    assert _operations(document, topic, "send") == []  # sent by the channel (schemas.kit), not here
 
-    [cascade] = _operations(document, "consent.commands.v1", "send")
+
+def test_the_cascade_sends_block_loyalty_card_on_the_projectors_topic_and_the_ledger_reads_only_that(
+    document: dict[str, Any],
+) -> None:
+    [cascade] = _operations(document, CASCADE_TOPIC, "send")
+    [received] = _operations(document, CASCADE_TOPIC, "receive")
+
     assert _payload(document, cascade)["properties"]["type"]["const"] == "BlockLoyaltyCard"
+    assert _payload(document, received)["properties"]["type"]["const"] == "BlockLoyaltyCard"
+    assert received["bindings"]["kafka"]["key"]["format"] == "uuid"
 
 
-def test_acks_are_confirm_enforcement_commands_read_by_the_ledger(document: dict[str, Any]) -> None:
-    [message] = _operations(document, "consent.acks.v1", "receive")
+@pytest.mark.parametrize("topic", sorted(ACKS_TOPICS))
+def test_each_systems_acks_are_confirm_enforcement_commands_read_by_the_ledger(
+    document: dict[str, Any], topic: str
+) -> None:
+    [message] = _operations(document, topic, "receive")
     confirmation = _payload(document, message)
 
     assert confirmation["title"] == "ConfirmEnforcement"
     assert {"system", "enforced_event_id", "action"} <= set(confirmation["required"])
-    assert _operations(document, "consent.acks.v1", "send") == []  # sent by subscribers (schemas.kit), not here
+    assert "system_not_sender" in _channel(document, topic)["description"]
+    assert _operations(document, topic, "send") == []  # sent by subscribers (schemas.kit), not here
+
+
+def test_the_kit_must_name_the_topics_the_ledger_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asyncapi.kit, "acks_topic", lambda system: f"consent.acks.v1.{system}")
+
+    with pytest.raises(asyncapi.NotDescribedError, match=r"schemas\.kit"):
+        asyncapi.document()
 
 
 def test_dead_letters_say_why_and_where_with_a_digest_never_the_original_bytes(document: dict[str, Any]) -> None:

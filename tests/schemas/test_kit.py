@@ -8,10 +8,11 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from schemas import kit
 from schemas.commands import COMMANDS, ConfirmEnforcement
 from schemas.envelope import canonical_bytes, event_hash
 from schemas.events import ContractError, LoyaltyCardBlocked
-from schemas.kit import ACKS_TOPIC, ChainVerifier, acknowledgement, confirm, decode
+from schemas.kit import ChainVerifier, acknowledgement, confirm, decode
 from tests.schemas.ledger_history import CARD, first_of, ledger_history
 
 
@@ -135,7 +136,7 @@ class RecordingProducer:
         self.sent.append({"topic": topic, "value": value, "key": key, **options})
 
 
-async def test_confirm_sends_the_acknowledgement_to_the_acks_topic() -> None:
+async def test_confirm_sends_the_acknowledgement_to_the_systems_own_acks_topic() -> None:
     envelope = decode(canonical_bytes(first_of("MarketingOptedOut")))
     producer = RecordingProducer()
 
@@ -143,5 +144,16 @@ async def test_confirm_sends_the_acknowledgement_to_the_acks_topic() -> None:
 
     key, value = acknowledgement(envelope, "marketing", "suppression applied")
     assert producer.sent == [
-        {"topic": ACKS_TOPIC, "key": key, "value": value, "headers": [("content-type", b"application/json")]}
+        {
+            "topic": "consent.acks.marketing.v1",
+            "key": key,
+            "value": value,
+            "headers": [("content-type", b"application/json")],
+        }
     ]
+
+
+def test_each_sender_has_a_topic_of_its_own() -> None:
+    assert kit.acks_topic("loyalty") == "consent.acks.loyalty.v1"
+    assert kit.commands_topic("contact-centre") == "consent.commands.contact-centre.v1"
+    assert kit.EVENTS == "consent.events.v1"

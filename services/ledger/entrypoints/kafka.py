@@ -1,4 +1,11 @@
-"""The Kafka command API: consent.commands.v1 and consent.acks.v1 in, events stored, offsets committed after.
+"""The Kafka command API: every sender's own topic in, events stored, offsets committed after.
+
+The ledger reads each topic of services.platform.topology.inbound_senders: a channel's
+consent.commands.<channel>.v1, the projector's card cascade on consent.commands.projector.v1 and each
+subscriber system's consent.acks.<system>.v1. Who sent a record is the topic it came on, never the record
+(docs/decisions/0018-authenticated-senders.md): the actor recorded is the sender, or `<sender>/<actor>`
+when the record names one; a subscriber's topic takes only its own confirmations, a channel's topic no
+confirmation, and the cascade's topic only BlockLoyaltyCard.
 
 Records are taken in batches (a poll of up to BATCH_RECORDS): each is screened, the commands are
 decided and saved together (Commands.handle_many: one store transaction), the dead letters are
@@ -17,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from aiokafka import ConsumerRecord
@@ -36,17 +43,17 @@ from services.ledger.adapters.store import STORE_AWAY
 from services.ledger.application.batch import REFUSALS
 from services.ledger.application.commands import Submitted
 from services.ledger.application.ledger import Outcome
-from services.ledger.application.registry import REGISTRY
+from services.ledger.application.registry import REGISTRY, CommandSpec
 from services.ledger.bootstrap import LedgerServices
 from services.ledger.domain.errors import RuleViolationError
+from services.ledger.settings import LedgerSettings
 from services.platform.deadletter import dead_letter
 from services.platform.tasks import start_when_reachable
-from services.platform.topics import TopicSpec
+from services.platform.topology import LEDGER_GROUP, Role, TopicSpec, inbound_senders
 
 log = logging.getLogger(__name__)
 
-GROUP_ID = "consent-ledger"
-KAFKA_ACTOR = "kafka"
+GROUP_ID = LEDGER_GROUP
 RETRY_DELAY_SECONDS = 1.0
 MAX_ATTEMPTS = 5  # then a record that keeps failing goes to the dead letters instead of blocking its partition
 BATCH_RECORDS = 500  # records taken per poll, decided and saved in one transaction
@@ -60,24 +67,42 @@ class DeadLetter:
     reason: str
 
 
-def screen(key: bytes | None, body: bytes, *, acknowledgement: bool = False) -> c.AnyCommand | DeadLetter:
-    """The command a record carries, or why it cannot be taken from Kafka (acks: acknowledgements only)."""
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote a record, known from the topic it came on: a channel, the projector's cascade or a subscriber."""
+
+    name: str
+    role: Role
+
+    def actor(self, command: c.AnyCommand) -> str:
+        """The actor recorded: the sender, or `<sender>/<actor>` when the command names one (as over HTTP)."""
+        return f"{self.name}/{command.actor}" if command.actor else self.name
+
+
+def senders(settings: LedgerSettings) -> dict[str, Sender]:
+    """topic -> its sender, for every topic the ledger reads (the settings name the topic families)."""
+    inbound = inbound_senders(settings.commands_topic, settings.acks_topic)
+    return {topic: Sender(name, role) for topic, (name, role) in inbound.items()}
+
+
+def screen(key: bytes | None, body: bytes, sender: Sender) -> c.AnyCommand | DeadLetter:
+    """The command a record from `sender` carries, or why it cannot be taken from Kafka."""
     try:
         command = COMMANDS.validate_json(body)
     except ValidationError as error:
         return DeadLetter("malformed", problems(error))
-    return _refusal(key, command, acknowledgement) or command
+    return _refusal(key, command, sender) or command
 
 
-def _refusal(key: bytes | None, command: c.AnyCommand, acknowledgement: bool) -> DeadLetter | None:
+def _refusal(key: bytes | None, command: c.AnyCommand, sender: Sender) -> DeadLetter | None:
     """Why a valid command cannot be taken from this record, or None."""
     if command.subject_id is None:
         return DeadLetter("malformed", "subject_id: required on Kafka")
     if key != str(command.subject_id).encode():
         return DeadLetter("key_mismatch", "the record key must be the command's subject_id")
     spec = REGISTRY.of(command)
-    if acknowledgement and not spec.acknowledgement:
-        return DeadLetter("not_an_acknowledgement", f"{command.type} does not belong on the acknowledgements topic")
+    if misdirected := _not_for(sender, command, spec):
+        return misdirected
     if not spec.kafka:
         return DeadLetter("not_allowed_on_kafka", f"{command.type} is taken over HTTP with the dpo scope")
     if clear := in_clear(command):
@@ -89,20 +114,42 @@ def _refusal(key: bytes | None, command: c.AnyCommand, acknowledgement: bool) ->
     return None
 
 
-def apply(wired: LedgerServices, command: c.AnyCommand) -> DeadLetter | None:
+def _not_for(sender: Sender, command: c.AnyCommand, spec: CommandSpec[Any]) -> DeadLetter | None:
+    """Why `sender` may not send this command on its topic, or None (decision 0018)."""
+    if sender.role == "subscriber":
+        if not spec.acknowledgement:
+            return DeadLetter(
+                "not_an_acknowledgement", f"{command.type} does not belong on a subscriber's acknowledgements topic"
+            )
+        if spec.sender_field is not None and getattr(command, spec.sender_field) != sender.name:
+            return DeadLetter(
+                "system_not_sender",
+                f"{spec.sender_field} names another system than {sender.name!r}, whose topic this is: "
+                "a system confirms only for itself",
+            )
+    elif sender.role == "channel" and spec.acknowledgement:
+        return DeadLetter(
+            "acknowledgement_from_a_channel",
+            f"{command.type} is sent by a subscriber system on its own acknowledgements topic, not by a channel",
+        )
+    elif sender.role == "cascade" and not spec.cascade:
+        return DeadLetter("not_a_cascade_command", f"{command.type} does not belong on the card cascade's topic")
+    return None
+
+
+def apply(wired: LedgerServices, command: c.AnyCommand, actor: str) -> DeadLetter | None:
     """Apply a screened command alone; a refusal becomes a dead letter, a passing failure raises (to be retried)."""
-    assert command.subject_id is not None  # noqa: S101 - screen() let only commands with a subject through
     try:
-        wired.commands.handle(command.subject_id, command, actor=command.actor or KAFKA_ACTOR, now=wired.clock())
+        wired.commands.handle(_subject(command), command, actor=actor, now=wired.clock())
     except REFUSALS as refusal:
         return refused(refusal)
     return None
 
 
-def apply_many(wired: LedgerServices, commands: Sequence[c.AnyCommand]) -> list[DeadLetter | None]:
-    """Apply screened commands as one batch (one transaction); per command its dead letter, or None once recorded."""
+def apply_many(wired: LedgerServices, commands: Sequence[tuple[c.AnyCommand, str]]) -> list[DeadLetter | None]:
+    """Apply screened (command, actor) pairs as one batch (one transaction); per command its dead letter or None."""
     now = wired.clock()
-    batch = [Submitted(_subject(cmd), cmd, cmd.actor or KAFKA_ACTOR, now) for cmd in commands]
+    batch = [Submitted(_subject(cmd), cmd, actor, now) for cmd, actor in commands]
     results = wired.commands.handle_many(batch)
     outcomes = [result for result in results if isinstance(result, Outcome)]
     repeats = sum(outcome.replayed for outcome in outcomes)
@@ -136,6 +183,7 @@ class _Batches:
 
     def __init__(self, wired: LedgerServices) -> None:
         self.wired = wired
+        self.senders = senders(wired.settings)
         self.attempts: dict[tuple[str, int, int], int] = {}  # (topic, partition, offset) -> failed attempts
 
     async def letters(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter | None]:
@@ -144,32 +192,37 @@ class _Batches:
         If the batch fails for another reason, its commands are applied one by one (a repeat of one
         already recorded records nothing), so the record at fault is found and, after MAX_ATTEMPTS, dead-lettered.
         """
-        acks = self.wired.settings.acks_topic
         letters: list[DeadLetter | None] = []
-        commands: dict[int, c.AnyCommand] = {}
+        commands: dict[int, tuple[c.AnyCommand, str]] = {}
         for index, record in enumerate(records):
-            screened = screen(record.key, record.value or b"", acknowledgement=record.topic == acks)
+            sender = self.senders.get(record.topic)
+            if sender is None:  # never subscribed to: a record without a known sender is not taken
+                screened: c.AnyCommand | DeadLetter = DeadLetter("unknown_sender", "no sender writes this topic")
+            else:
+                screened = screen(record.key, record.value or b"", sender)
             letters.append(screened if isinstance(screened, DeadLetter) else None)
-            if not isinstance(screened, DeadLetter):
-                commands[index] = screened
+            if sender is not None and not isinstance(screened, DeadLetter):
+                commands[index] = (screened, sender.actor(screened))
         try:
             applied = await to_thread.run_sync(apply_many, self.wired, list(commands.values()))
         except STORE_AWAY:
             raise
         except Exception:
             log.exception("a batch of %d record(s) not applied; its commands are applied one by one", len(records))
-            applied = [await self._alone(records[index], command) for index, command in commands.items()]
+            applied = [await self._alone(records[index], *taken) for index, taken in commands.items()]
         for index, letter in zip(commands, applied, strict=True):
             letters[index] = letter
         for record in records:
             self.attempts.pop((record.topic, record.partition, record.offset), None)
         return letters
 
-    async def _alone(self, record: ConsumerRecord[bytes, bytes], command: c.AnyCommand) -> DeadLetter | None:
+    async def _alone(
+        self, record: ConsumerRecord[bytes, bytes], command: c.AnyCommand, actor: str
+    ) -> DeadLetter | None:
         """One command applied by itself; a failure counts against its record (STORE_AWAY never does)."""
         place = (record.topic, record.partition, record.offset)
         try:
-            return await to_thread.run_sync(apply, self.wired, command)
+            return await to_thread.run_sync(apply, self.wired, command, actor)
         except STORE_AWAY:
             raise
         except Exception as error:
@@ -181,7 +234,7 @@ class _Batches:
 
 
 def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaBroker:
-    """A FastStream broker whose batch subscriber applies consent.commands.v1 and consent.acks.v1 to the ledger.
+    """A FastStream broker whose batch subscriber applies every sender's topic to the ledger.
 
     Each poll's records are screened and applied together (one store transaction), their dead letters
     published, and only then their offsets committed: a crash before the commit delivers them again,
@@ -194,8 +247,7 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
     batches = _Batches(wired)
 
     @broker.subscriber(
-        settings.commands_topic,
-        settings.acks_topic,
+        *batches.senders,
         group_id=group_id,
         batch=True,
         max_records=BATCH_RECORDS,
@@ -226,10 +278,10 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
 
 
 async def run_command_consumer(wired: LedgerServices, stop: asyncio.Event) -> None:
-    """Create the ledger's topics and consume commands until `stop`; while Kafka is away, keep trying."""
+    """Create the missing inbound and dead-letter topics, consume commands until `stop`; retry while Kafka is away."""
     settings = wired.settings
     retention = settings.commands_retention_days * 24 * 3600 * 1000
-    names = (settings.commands_topic, settings.acks_topic, settings.deadletter_topic)
+    names = [*senders(settings), settings.deadletter_topic]
     specs = [TopicSpec(name, replication=settings.topic_replication, retention_ms=retention) for name in names]
     broker = command_broker(wired)
     await start_when_reachable(broker, settings.kafka(), specs, stop, "commands over HTTP still work")
