@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-from services.ledger.application.registry import REGISTRY
+from services.ledger.application.registry import REGISTRY, CommandSpec
 
 README = Path(__file__).resolve().parents[4] / "README.md"
 BEGIN = "<!-- command routes: python -m services.ledger.entrypoints.http.route_table writes this table -->"
@@ -24,9 +25,18 @@ def table() -> str:
     ]
     for spec in REGISTRY:
         what = (spec.model.__doc__ or "").strip().splitlines()[0]
-        kafka = "acks too" if spec.acknowledgement else "yes" if spec.kafka else ""
+        kafka = _on_kafka(spec)
         rows.append(f"| `{spec.path}` | {spec.name}: {what} | {', '.join(spec.records)} | {spec.scope} | {kafka} |")
     return "\n".join(rows)
+
+
+def _on_kafka(spec: CommandSpec[Any]) -> str:
+    """Whose Kafka topic may carry the command (decision 0018): a subscriber's, a channel's, the cascade's."""
+    if not spec.kafka:
+        return ""
+    if spec.acknowledgement:
+        return "subscriber's acks"
+    return "channel's, cascade's" if spec.cascade else "channel's"
 
 
 def updated(readme: str) -> str:
