@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 
@@ -41,14 +42,31 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INF
 
 
 @app.command()
-def stack() -> None:
+def stack(
+    brokers: Annotated[
+        int | None, typer.Option(help="1: one open broker; 3: a SASL/SCRAM cluster with ACLs. [default: 1]")
+    ] = None,
+    ledgers: Annotated[
+        int | None, typer.Option(help="Ledger instances (more than one: PostgreSQL). [default: 1]")
+    ] = None,
+    projectors: Annotated[
+        int | None,
+        typer.Option(help="Projector instances, one consumer group (more than one: PostgreSQL). [default: 1]"),
+    ] = None,
+) -> None:
     """Start Kafka, the ledger and the projector on loopback and serve until Ctrl-C.
 
     Ports and paths come from CONSENT_KAFKA_PORT, CONSENT_KAFKA_CONTROLLER_PORT, CONSENT_LEDGER_PORT,
     CONSENT_PROJECTOR_PORT and CONSENT_STACK_DIR; CONSENT_KAFKA_BOOTSTRAP uses an external broker instead.
+    Further instances listen 2 ports above the one before; cluster nodes on CONSENT_KAFKA_PORT and up.
     """
+    counts = {"brokers": brokers, "ledgers": ledgers, "projectors": projectors}
     try:
-        run_stack(StackSettings(), console)
+        given = {name: count for name, count in counts.items() if count is not None}
+        run_stack(StackSettings.model_validate(StackSettings().model_dump() | given), console)  # the rest from env
+    except ValidationError as error:
+        console.print(f"[red]cannot start the stack:[/] {error.errors()[0]['msg']}", highlight=False)
+        raise typer.Exit(2) from error
     except (MissingToolError, RuntimeError, TimeoutError) as error:
         console.print(f"[red]cannot start the stack:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
