@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -70,6 +71,32 @@ def stack(
     except (MissingToolError, RuntimeError, TimeoutError) as error:
         console.print(f"[red]cannot start the stack:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
+
+
+@app.command()
+def chaos(
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds of four failures each.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the random moments and choices (same seed, same choices).")] = 1,
+) -> None:
+    """Survival run: a 3-broker cluster, 2 ledgers, 2 projectors on PostgreSQL under load; every round kill -9
+    a broker, the active relay's ledger and a projector mid-cascade, and restart PostgreSQL; then count.
+
+    Prints one JSON line: rounds, acknowledged, lost, duplicated, replay_mismatches and the worst
+    relay_takeover_s, rebalance_s and pg_catch_up_s. Exits 1 unless lost, duplicated and mismatches are 0.
+    """
+    from services.chaos.run import run_chaos  # noqa: PLC0415 - only this command needs it
+
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=Console(stderr=True)) as progress:
+        task = progress.add_task("surviving", total=rounds)
+        try:
+            figures = run_chaos(rounds, seed, lambda done: progress.update(task, completed=done))
+        except (MissingToolError, RuntimeError, TimeoutError) as error:
+            progress.stop()
+            Console(stderr=True).print(f"[red]the survival run failed:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from error
+    print(orjson.dumps(figures).decode())
+    if figures["lost"] or figures["duplicated"] or figures["replay_mismatches"]:
+        raise typer.Exit(1)
 
 
 @app.command()

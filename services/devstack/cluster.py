@@ -240,7 +240,7 @@ class LocalKafkaCluster:
 
     def provision(self) -> None:
         """Make every principal's SCRAM credentials, every topic and every ACL of the topology (idempotent)."""
-        admin = AdminClient(_confluent(self.access()))
+        admin = self.admin_client()
         users: list[UserScramCredentialAlteration] = [
             UserScramCredentialUpsertion(
                 name, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password.encode()
@@ -266,6 +266,10 @@ class LocalKafkaCluster:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Kafka node {node.node_id} did not apply the ledger's user and ACLs in time")
             time.sleep(0.2)
+
+    def admin_client(self) -> AdminClient:
+        """An admin client (librdkafka's) of the cluster's super user."""
+        return AdminClient(_confluent(self.access()))
 
     def kill(self, node: KafkaNode) -> None:
         """kill -9 one node (no controlled shutdown), as a lost machine."""

@@ -184,7 +184,7 @@ class Stack:
         return parts
 
 
-def _check_ports_free(settings: StackSettings) -> None:
+def check_ports_free(settings: StackSettings) -> None:
     ports = {f"CONSENT_LEDGER_PORT (+{2 * i})": settings.ledger_port + 2 * i for i in range(settings.ledgers)}
     ports |= {f"CONSENT_PROJECTOR_PORT (+{2 * i})": settings.projector_port + 2 * i for i in range(settings.projectors)}
     if settings.cluster:
@@ -211,7 +211,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def running_stack(settings: StackSettings, console: Console | None = None) -> Iterator[Stack]:
     """Start every part the settings ask for and yield them; stop them all by PID (the broker last) on exit."""
     console = console or Console(quiet=True)
-    _check_ports_free(settings)
+    check_ports_free(settings)
     stack_dir = settings.stack_dir.resolve()
     stack_dir.mkdir(parents=True, exist_ok=True)
     secrets = development_secrets(stack_dir)
