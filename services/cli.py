@@ -19,7 +19,7 @@ from schemas.evidence import load_public_key
 from schemas.evidence_verifier import verify_bundle
 from services.bench.cli import bench_app
 from services.devstack.processes import MissingToolError
-from services.devstack.secrets import LEDGER_FILE, TOKENS, TOKENS_FILE, write_env_files
+from services.devstack.secrets import ENV_FILES, TOKENS, write_env_files
 from services.devstack.stack import StackSettings, print_tokens, run_stack
 from services.ledger.entrypoints.cli import commands as ledger_commands
 from services.ledger.settings import LedgerSettings
@@ -103,7 +103,11 @@ def chaos(
 def secrets(
     folder: Annotated[Path, typer.Option("--dir", help="Where compose.yaml reads its env files.")] = Path("deploy"),
 ) -> None:
-    """Write the development secrets deploy/compose.yaml reads: tokens.env (both services) and ledger.env (keys).
+    """Write the development secrets deploy/compose.yaml reads: tokens, the ledger's keys, the Kafka passwords.
+
+    Each service's env file holds only its own: tokens.env (both services), ledger.env (keys and its Kafka
+    password), projector.env (its Kafka password), kafka-broker.env (the admin's), kafka.env (every principal's,
+    for the one-shot kafka-setup).
 
     Run once before `docker compose -f deploy/compose.yaml up`. Another run keeps every secret that is
     there and adds only what is missing (a new master key would leave stored subject keys unreadable).
@@ -112,7 +116,7 @@ def secrets(
         console.print(f"[red]no folder {folder}:[/] run this from the repository, or pass --dir", highlight=False)
         raise typer.Exit(2)
     made = write_env_files(folder)
-    console.print(f"wrote {folder / TOKENS_FILE} and {folder / LEDGER_FILE} (git-ignored)", highlight=False)
+    console.print(f"wrote {', '.join(str(folder / name) for name in ENV_FILES)} (git-ignored)", highlight=False)
     print_tokens(console, made[TOKENS])
 
 
