@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 
@@ -17,7 +19,7 @@ from schemas.evidence import load_public_key
 from schemas.evidence_verifier import verify_bundle
 from services.bench.cli import bench_app
 from services.devstack.processes import MissingToolError
-from services.devstack.secrets import LEDGER_FILE, TOKENS, TOKENS_FILE, write_env_files
+from services.devstack.secrets import ENV_FILES, TOKENS, write_env_files
 from services.devstack.stack import StackSettings, print_tokens, run_stack
 from services.ledger.entrypoints.cli import commands as ledger_commands
 from services.ledger.settings import LedgerSettings
@@ -41,24 +43,71 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INF
 
 
 @app.command()
-def stack() -> None:
+def stack(
+    brokers: Annotated[
+        int | None, typer.Option(help="1: one open broker; 3: a SASL/SCRAM cluster with ACLs. [default: 1]")
+    ] = None,
+    ledgers: Annotated[
+        int | None, typer.Option(help="Ledger instances (more than one: PostgreSQL). [default: 1]")
+    ] = None,
+    projectors: Annotated[
+        int | None,
+        typer.Option(help="Projector instances, one consumer group (more than one: PostgreSQL). [default: 1]"),
+    ] = None,
+) -> None:
     """Start Kafka, the ledger and the projector on loopback and serve until Ctrl-C.
 
     Ports and paths come from CONSENT_KAFKA_PORT, CONSENT_KAFKA_CONTROLLER_PORT, CONSENT_LEDGER_PORT,
     CONSENT_PROJECTOR_PORT and CONSENT_STACK_DIR; CONSENT_KAFKA_BOOTSTRAP uses an external broker instead.
+    Further instances listen 2 ports above the one before; cluster nodes on CONSENT_KAFKA_PORT and up.
     """
+    counts = {"brokers": brokers, "ledgers": ledgers, "projectors": projectors}
     try:
-        run_stack(StackSettings(), console)
+        given = {name: count for name, count in counts.items() if count is not None}
+        run_stack(StackSettings.model_validate(StackSettings().model_dump() | given), console)  # the rest from env
+    except ValidationError as error:
+        console.print(f"[red]cannot start the stack:[/] {error.errors()[0]['msg']}", highlight=False)
+        raise typer.Exit(2) from error
     except (MissingToolError, RuntimeError, TimeoutError) as error:
         console.print(f"[red]cannot start the stack:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
 
 
 @app.command()
+def chaos(
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds of four failures each.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the random moments and choices (same seed, same choices).")] = 1,
+) -> None:
+    """Survival run: a 3-broker cluster, 2 ledgers, 2 projectors on PostgreSQL under load; every round kill -9
+    a broker, the active relay's ledger and a projector mid-cascade, and restart PostgreSQL; then count.
+
+    Prints one JSON line: rounds, acknowledged, lost, duplicated, replay_mismatches and the worst
+    relay_takeover_s, rebalance_s and pg_catch_up_s. Exits 1 unless lost, duplicated and mismatches are 0.
+    """
+    from services.chaos.run import run_chaos  # noqa: PLC0415 - only this command needs it
+
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=Console(stderr=True)) as progress:
+        task = progress.add_task("surviving", total=rounds)
+        try:
+            figures = run_chaos(rounds, seed, lambda done: progress.update(task, completed=done))
+        except (MissingToolError, RuntimeError, TimeoutError) as error:
+            progress.stop()
+            Console(stderr=True).print(f"[red]the survival run failed:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from error
+    print(orjson.dumps(figures).decode())
+    if figures["lost"] or figures["duplicated"] or figures["replay_mismatches"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def secrets(
     folder: Annotated[Path, typer.Option("--dir", help="Where compose.yaml reads its env files.")] = Path("deploy"),
 ) -> None:
-    """Write the development secrets deploy/compose.yaml reads: tokens.env (both services) and ledger.env (keys).
+    """Write the development secrets deploy/compose.yaml reads: tokens, the ledger's keys, the Kafka passwords.
+
+    Each service's env file holds only its own: tokens.env (both services), ledger.env (keys and its Kafka
+    password), projector.env (its Kafka password), kafka-broker.env (the admin's), kafka.env (every principal's,
+    for the one-shot kafka-setup).
 
     Run once before `docker compose -f deploy/compose.yaml up`. Another run keeps every secret that is
     there and adds only what is missing (a new master key would leave stored subject keys unreadable).
@@ -67,7 +116,7 @@ def secrets(
         console.print(f"[red]no folder {folder}:[/] run this from the repository, or pass --dir", highlight=False)
         raise typer.Exit(2)
     made = write_env_files(folder)
-    console.print(f"wrote {folder / TOKENS_FILE} and {folder / LEDGER_FILE} (git-ignored)", highlight=False)
+    console.print(f"wrote {', '.join(str(folder / name) for name in ENV_FILES)} (git-ignored)", highlight=False)
     print_tokens(console, made[TOKENS])
 
 

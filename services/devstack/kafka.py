@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from services.devstack.processes import MissingToolError, free_port, start_child, stop_child, tail
-from services.platform.kafka import answers_metadata
+from services.platform.kafka import KafkaAccess, answers_metadata
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +108,71 @@ def broker_settings(broker_port: int, controller_port: int, log_dirs: str, host:
 
 
 def wait_for_broker(
-    bootstrap_servers: str, timeout: float, *, alive: Mapping[str, subprocess.Popen[bytes]] | None = None
+    kafka: KafkaAccess | str, timeout: float, *, alive: Mapping[str, subprocess.Popen[bytes]] | None = None
 ) -> None:
-    """Return once a broker at `bootstrap_servers` answers a metadata request; raise after `timeout` seconds."""
+    """Return once a broker at `kafka` answers a metadata request; raise after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, process in (alive or {}).items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {process.returncode} before it answered")
-        if asyncio.run(answers_metadata(bootstrap_servers)):
+        if asyncio.run(answers_metadata(kafka)):
             return
         time.sleep(0.3)
-    raise TimeoutError(f"no Kafka broker answered at {bootstrap_servers} within {timeout:.0f} s")
+    where = kafka if isinstance(kafka, str) else kafka.bootstrap_servers
+    raise TimeoutError(f"no Kafka broker answered at {where} within {timeout:.0f} s")
+
+
+def write_properties(path: Path, settings: Mapping[str, str]) -> Path:
+    """Write a server.properties file of `settings`; return its path."""
+    path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    return path
+
+
+def jvm_command(heap: str, data_dir: Path, deploy_dir: Path = DEPLOY_DIR) -> list[str]:
+    """java and its options to run Kafka's classes from the Maven jars, logging into `data_dir`."""
+    return [
+        java_executable(),
+        f"-Xmx{heap}",
+        "-Xms256m",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={deploy_dir / 'log4j2.xml'}",
+        f"-Dkafka.logs.dir={data_dir}",
+        "-cp",
+        str(ensure_broker_jars(deploy_dir) / "*"),
+    ]
+
+
+def format_storage(jvm: list[str], properties: Path, log_dir: Path, arguments: list[str]) -> None:
+    """Format a node's KRaft storage with `arguments` (cluster id, quorum, SCRAM users) unless it is formatted."""
+    if (log_dir / "meta.properties").exists():
+        return
+    fmt = subprocess.run(
+        [*jvm, "kafka.tools.StorageTool", "format", *arguments, "-c", str(properties)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if fmt.returncode != 0:
+        raise RuntimeError(f"formatting KRaft storage failed:\n{fmt.stdout}{fmt.stderr}")
+
+
+def launch_broker(
+    jvm: list[str], properties: Path, data_dir: Path, kafka: KafkaAccess | str, timeout: float
+) -> subprocess.Popen[bytes]:
+    """Start `kafka.Kafka` with `properties` and return its process once it answers at `kafka` (stopped on failure)."""
+    started = time.monotonic()
+    process = start_child([*jvm, "kafka.Kafka", str(properties)], log_path=data_dir / "stdout.log")
+    try:
+        wait_for_broker(kafka, timeout, alive={"the Kafka broker": process})
+    except (RuntimeError, TimeoutError) as error:
+        stop_child(process)
+        raise RuntimeError(f"{error}\n--- {data_dir / 'server.log'} ---\n{tail(data_dir / 'server.log')}") from error
+    except BaseException:  # Ctrl-C while starting: leave nothing behind
+        stop_child(process)
+        raise
+    log.info("Kafka broker of %s ready in %.1f s (pid %d)", properties, time.monotonic() - started, process.pid)
+    return process
 
 
 class LocalKafka:
@@ -160,48 +213,12 @@ class LocalKafka:
 
     def start(self) -> LocalKafka:
         """Format storage if new, start the broker and wait until it answers a metadata request."""
-        java = java_executable()
-        classpath = str(ensure_broker_jars(self.deploy_dir) / "*")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         settings = broker_settings(self.broker_port, self.controller_port, str(self.data_dir / "data"))
-        properties = self.data_dir / "server.properties"
-        properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
-        jvm = [
-            java,
-            f"-Xmx{self.heap}",
-            "-Xms256m",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={self.deploy_dir / 'log4j2.xml'}",
-            f"-Dkafka.logs.dir={self.data_dir}",
-            "-cp",
-            classpath,
-        ]
-        if not (self.data_dir / "data" / "meta.properties").exists():
-            cluster_id = new_cluster_id()
-            fmt = subprocess.run(
-                [*jvm, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(properties)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if fmt.returncode != 0:
-                raise RuntimeError(f"formatting KRaft storage failed:\n{fmt.stdout}{fmt.stderr}")
-        started = time.monotonic()
-        self.process = start_child([*jvm, "kafka.Kafka", str(properties)], log_path=self.data_dir / "stdout.log")
-        try:
-            wait_for_broker(self.bootstrap_servers, self.start_timeout, alive={"the Kafka broker": self.process})
-        except (RuntimeError, TimeoutError) as error:
-            self.stop()
-            raise RuntimeError(f"{error}\n--- {self.log_path} ---\n{tail(self.log_path)}") from error
-        except BaseException:  # Ctrl-C while starting: leave nothing behind
-            self.stop()
-            raise
-        log.info(
-            "Kafka broker %s ready in %.1f s (pid %d)",
-            self.bootstrap_servers,
-            time.monotonic() - started,
-            self.process.pid,
-        )
+        properties = write_properties(self.data_dir / "server.properties", settings)
+        jvm = jvm_command(self.heap, self.data_dir, self.deploy_dir)
+        format_storage(jvm, properties, self.data_dir / "data", ["--standalone", "-t", new_cluster_id()])
+        self.process = launch_broker(jvm, properties, self.data_dir, self.bootstrap_servers, self.start_timeout)
         return self
 
     def stop(self) -> None:

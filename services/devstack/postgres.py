@@ -61,11 +61,19 @@ class LocalPostgres:
     `durable=False` turns fsync off: fine for tests, wrong for benchmarks and real data.
     """
 
-    def __init__(self, *, port: int | None = None, durable: bool = False, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        durable: bool = False,
+        start_timeout: float = 60.0,
+        base_dir: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.durable = durable
         self.start_timeout = start_timeout
-        self.base_dir = Path(tempfile.mkdtemp(prefix="consent-pg-"))
+        self._keep_data = base_dir is not None  # kept between runs, made once; else a temporary one, removed
+        self.base_dir = base_dir if base_dir is not None else Path(tempfile.mkdtemp(prefix="consent-pg-"))
         self.process: subprocess.Popen[bytes] | None = None
         self._user = "postgres" if os.geteuid() == 0 else None
 
@@ -75,11 +83,25 @@ class LocalPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> LocalPostgres:
-        """initdb, start `postgres` in the foreground, wait until it accepts connections."""
+        """initdb (unless the data is there from a run before), start `postgres`, wait until it takes connections."""
         bindir = server_bindir()
+        self.base_dir.mkdir(parents=True, exist_ok=True)
         if self._user is not None:
             shutil.chown(self.base_dir, user=self._user)
         data = self.base_dir / "data"
+        if not (data / "PG_VERSION").exists():
+            self._initdb(bindir, data)
+        self._launch(bindir, data)
+        return self
+
+    def create_database(self, name: str) -> str:
+        """Create database `name` unless it exists; return its DSN."""
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                connection.execute(f'CREATE DATABASE "{name}"')  # a name of ours, never a user's input
+        return self.dsn.rsplit("/", 1)[0] + f"/{name}"
+
+    def _initdb(self, bindir: Path, data: Path) -> None:
         initdb = subprocess.run(
             [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
             capture_output=True,
@@ -89,8 +111,6 @@ class LocalPostgres:
         )
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed (as {self._user or getpass.getuser()}):\n{initdb.stdout}{initdb.stderr}")
-        self._launch(bindir, data)
-        return self
 
     def restart(self, *, down_for: float = 0.0) -> None:
         """Stop the server as an operator's restart would (fast shutdown: sessions are cut), stay down
@@ -125,11 +145,12 @@ class LocalPostgres:
         log.info("PostgreSQL ready at %s (pid %d)", self.dsn, self.process.pid)
 
     def stop(self) -> None:
-        """Fast shutdown by the postmaster's PID (SIGINT), then remove the cluster's files."""
+        """Fast shutdown by the postmaster's PID (SIGINT), then remove the cluster's files unless they are kept."""
         if self.process is not None:
             stop_child(self.process, sig=signal.SIGINT)
             self.process = None
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        if not self._keep_data:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalPostgres:
         return self.start()

@@ -23,7 +23,7 @@ from services.ledger.adapters.pii.sealing import SealingKey
 from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import new_master_key
 from services.platform.auth import SCOPES
-from services.platform.topology import ADMIN, SUBSCRIBERS, principals
+from services.platform.topology import ADMIN, LEDGER, PROJECTOR, SUBSCRIBERS, principals
 
 ALL_SCOPES_NAME = "developer"  # the name of the token with every scope
 SUBSCRIBER_SYSTEMS = SUBSCRIBERS  # each confirms enforcement under its own name
@@ -35,7 +35,12 @@ LEDGER_SECRETS: dict[str, Callable[[], str]] = {
     "CONSENT_LEDGER_SIGNING_KEY": lambda: SigningKey.generate().seed_base64(),
     "CONSENT_LEDGER_SEALING_KEY": lambda: SealingKey.generate().private_base64(),
 }
-TOKENS_FILE, LEDGER_FILE = "tokens.env", "ledger.env"  # what deploy/compose.yaml's env_file entries name
+KAFKA_PASSWORD = "CONSENT_KAFKA_PASSWORD"  # noqa: S105 - the variable holding a service's own SCRAM password
+# What deploy/compose.yaml's env_file entries name: each service gets its own file and no other's secrets.
+TOKENS_FILE, LEDGER_FILE, PROJECTOR_FILE = "tokens.env", "ledger.env", "projector.env"
+BROKER_FILE, KAFKA_FILE = "kafka-broker.env", "kafka.env"  # the brokers' (the admin's password); the setup's (all)
+ENV_FILES = (TOKENS_FILE, LEDGER_FILE, PROJECTOR_FILE, BROKER_FILE, KAFKA_FILE)
+ADMIN_LISTENERS = ("BROKER", "CONTROLLER")  # where compose's brokers log the admin in with PLAIN (KRaft, inter-broker)
 
 
 def new_token() -> str:
@@ -73,15 +78,41 @@ def token_table(tokens_json: str) -> list[tuple[str, str, str]]:
     return [(str(grant["name"]), " ".join(grant.get("scopes", [])), token) for token, grant in tokens.items()]
 
 
-def write_env_files(folder: Path) -> dict[str, str]:
-    """Write (or complete) folder/tokens.env and folder/ledger.env, readable by their owner only; return all.
+def scram_password_variable(principal: str) -> str:
+    """The variable of kafka.env holding `principal`'s SCRAM password (SCRAM_PASSWORD_CONTACT_CENTRE)."""
+    return "SCRAM_PASSWORD_" + principal.upper().replace("-", "_")
 
-    Variables someone added to either file are kept.
+
+def broker_env(admin_password: str) -> dict[str, str]:
+    """The brokers' env file: the JAAS setting of each PLAIN listener (as the apache/kafka image spells it)."""
+    login = f'username="{ADMIN}" password="{admin_password}" user_{ADMIN}="{admin_password}"'
+    jaas = f"org.apache.kafka.common.security.plain.PlainLoginModule required {login};"
+    return {f"KAFKA_LISTENER_NAME_{listener}_PLAIN_SASL_JAAS_CONFIG": jaas for listener in ADMIN_LISTENERS}
+
+
+def write_env_files(folder: Path) -> dict[str, str]:
+    """Write (or complete) compose's env files in `folder`, readable by their owner only; return every secret.
+
+    tokens.env: the tokens (both services); ledger.env: the ledger's keys and its Kafka password; projector.env:
+    the projector's Kafka password; kafka-broker.env: the admin's password, in the brokers' PLAIN logins;
+    kafka.env: every principal's SCRAM password, for the setup service that makes the users. The passwords
+    are kafka.env's; variables someone added to a file are kept.
     """
-    tokens_path, ledger_path = folder / TOKENS_FILE, folder / LEDGER_FILE
-    secrets = completed(_read_env(tokens_path) | _read_env(ledger_path))
-    _complete_env(tokens_path, {TOKENS: secrets[TOKENS]})
-    _complete_env(ledger_path, {name: secrets[name] for name in LEDGER_SECRETS})
+    paths = {name: folder / name for name in ENV_FILES}
+    held = _read_env(paths[KAFKA_FILE])
+    names = (ADMIN, *principals())
+    passwords = {name: held[variable] for name in names if (variable := scram_password_variable(name)) in held}
+    stored = _read_env(paths[TOKENS_FILE]) | _read_env(paths[LEDGER_FILE])
+    stored.pop(KAFKA_PASSWORD, None)  # kafka.env's password is the one that counts
+    secrets = completed(stored | {KAFKA_PASSWORDS: orjson.dumps(passwords).decode()})
+    kafka: dict[str, str] = orjson.loads(secrets[KAFKA_PASSWORDS])
+    _complete_env(paths[TOKENS_FILE], {TOKENS: secrets[TOKENS]})
+    _complete_env(
+        paths[LEDGER_FILE], {name: secrets[name] for name in LEDGER_SECRETS} | {KAFKA_PASSWORD: kafka[LEDGER]}
+    )
+    _complete_env(paths[PROJECTOR_FILE], {KAFKA_PASSWORD: kafka[PROJECTOR]})
+    _complete_env(paths[BROKER_FILE], broker_env(kafka[ADMIN]))
+    _complete_env(paths[KAFKA_FILE], {scram_password_variable(name): kafka[name] for name in names})
     return secrets
 
 

@@ -1,8 +1,10 @@
 """deploy/compose.yaml and deploy/Dockerfile start the stack the README describes.
 
 No Docker engine runs here, so nothing is built: the compose file is validated against the Compose
-specification's JSON schema (as check-jsonschema ships it), each service is started from the
-environment compose would give it, and the image's command line runs as the image's own non-root
+specification's JSON schema (as check-jsonschema ships it), its brokers' settings are read back as the
+apache/kafka image reads them and its setup script as the Kafka tools would take it (both must say what
+services/platform/topology.py says), each service is started from the environment compose would give it
+and gets its own Kafka password only, and the image's command line runs as the image's own non-root
 user against a data folder of its own, answering /health, until it is stopped by its PID.
 """
 
@@ -38,18 +40,37 @@ from pydantic_settings import BaseSettings
 
 from services.devstack.kafka import KAFKA_IMAGE, broker_settings
 from services.devstack.processes import free_port, start_child, stop_child, tail
-from services.devstack.secrets import LEDGER_FILE, SUBSCRIBER_SYSTEMS, TOKENS_FILE
+from services.devstack.secrets import (
+    KAFKA_FILE,
+    KAFKA_PASSWORD,
+    LEDGER_FILE,
+    SUBSCRIBER_SYSTEMS,
+    TOKENS_FILE,
+    scram_password_variable,
+)
 from services.ledger.bootstrap import ConfigurationError
 from services.platform.auth import SCOPES
 from services.platform.settings import ServiceSettings
+from services.platform.topology import (
+    ADMIN,
+    CLUSTER_MIN_INSYNC,
+    CLUSTER_REPLICATION,
+    LEDGER,
+    PROJECTOR,
+    Acl,
+    acls,
+    principals,
+    topic_specs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 DOCKERFILE_IN = "deploy/Dockerfile"  # as compose names it, relative to its build context (the repository)
 DOCKERFILE = ROOT / DOCKERFILE_IN
-# Addresses differ by design: containers talk over the compose network and the host over 9092.
-ADDRESSES = {"listeners", "advertised.listeners", "controller.quorum.bootstrap.servers", "log.dirs"}
-ADDRESSES |= {"listener.security.protocol.map"}
+SETUP_SCRIPT = ROOT / "deploy" / "kafka" / "setup.sh"
+# Addresses differ by design: each broker has its own, and listeners of its own for the admin and the host.
+ADDRESSES = {"node.id", "listeners", "advertised.listeners", "controller.quorum.bootstrap.servers", "log.dirs"}
+ADDRESSES |= {"listener.security.protocol.map", "inter.broker.listener.name"}
 
 
 def compose() -> dict[str, Any]:
@@ -62,6 +83,30 @@ def image_services() -> list[str]:
     """The services compose builds from deploy/Dockerfile."""
     services = compose()["services"]
     return [name for name, declared in services.items() if declared.get("build", {}).get("dockerfile") == DOCKERFILE_IN]
+
+
+def brokers() -> list[str]:
+    """The services that run a Kafka broker (the apache/kafka image with its own entry point)."""
+    services = compose()["services"]
+    return [
+        name
+        for name, declared in services.items()
+        if declared.get("image") == KAFKA_IMAGE and "entrypoint" not in declared
+    ]
+
+
+def server_properties(env: dict[str, str]) -> dict[str, str]:
+    """The server.properties the apache/kafka image writes from a container's KAFKA_* variables.
+
+    As its KafkaDockerWrapper does: the prefix dropped, lower case, `_` read as `.`, then `...` as `-` and `..` as `_`.
+    """
+    excluded = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_JMX_OPTS"}
+    properties = {}
+    for name, value in env.items():
+        if name.startswith("KAFKA_") and name not in excluded:
+            key = name.removeprefix("KAFKA_").lower().replace("_", ".").replace("...", "-").replace("..", "_")
+            properties[key] = value
+    return properties
 
 
 @dataclass(frozen=True)
@@ -172,25 +217,136 @@ def test_the_compose_file_is_valid_by_the_compose_specification() -> None:
     assert not validator.is_valid(broken)  # the schema does catch a misspelt key
 
 
-def test_the_compose_broker_has_every_setting_of_the_local_launcher() -> None:
-    kafka = compose()["services"]["kafka"]
+def test_each_compose_broker_has_the_local_launchers_settings_replicated_as_a_three_node_cluster() -> None:
     local = {key: value for key, value in broker_settings(9092, 9093, "/data").items() if key not in ADDRESSES}
-
-    compose_env = {key: str(value) for key, value in kafka["environment"].items()}
-    in_compose = {key: compose_env.get("KAFKA_" + key.upper().replace(".", "_")) for key in local}
-
-    assert kafka["image"] == KAFKA_IMAGE
-    assert in_compose == local
-
-
-def test_the_services_in_compose_reach_kafka_and_postgres_by_service_name() -> None:
+    replicated = {
+        key: str(CLUSTER_REPLICATION) if key.endswith("replication.factor") else str(CLUSTER_MIN_INSYNC)
+        for key in local
+        if key.endswith(("replication.factor", ".min.isr"))
+    }
     services = compose()["services"]
 
-    assert image_services() == ["ledger", "projector"]
+    assert len(brokers()) == CLUSTER_REPLICATION
+    node_ids = []
+    for name in brokers():
+        properties = server_properties({key: str(value) for key, value in services[name]["environment"].items()})
+        in_compose = {key: properties.get(key) for key in local}
+        assert services[name]["image"] == KAFKA_IMAGE
+        assert in_compose == local | replicated, name
+        assert (properties["default.replication.factor"], properties["min.insync.replicas"]) == ("3", "2")
+        assert properties["auto.create.topics.enable"] == "false"
+        voters = {voter.split("@")[1].split(":")[0] for voter in properties["controller.quorum.voters"].split(",")}
+        assert voters == set(brokers())
+        assert f"{name}-data:{properties['log.dirs']}" in services[name]["volumes"]
+        node_ids.append(properties["node.id"])
+    assert sorted(node_ids) == ["1", "2", "3"]
+    assert len({str(services[name]["environment"]["CLUSTER_ID"]) for name in brokers()}) == 1
+
+
+def test_every_listener_of_the_compose_brokers_authenticates_and_what_no_acl_allows_is_denied(tmp_path: Path) -> None:
+    written_secrets(tmp_path)
+    admin_password = dotenv_values(tmp_path / KAFKA_FILE)[scram_password_variable(ADMIN)]
+
+    for name in brokers():
+        properties = server_properties(compose_env(name, tmp_path))
+        protocols = dict(pair.split(":") for pair in properties["listener.security.protocol.map"].split(","))
+        mechanisms = {
+            listener: properties[f"listener.name.{listener.lower()}.sasl.enabled.mechanisms"] for listener in protocols
+        }
+        admin_only = {properties["inter.broker.listener.name"], properties["controller.listener.names"]}
+        assert set(protocols.values()) == {"SASL_PLAINTEXT"}, name
+        assert {listener for listener, mechanism in mechanisms.items() if mechanism != "SCRAM-SHA-512"} == admin_only
+        for listener in admin_only:  # PLAIN, which KRaft's controllers take, for the admin alone
+            assert mechanisms[listener] == "PLAIN"
+            jaas = properties[f"listener.name.{listener.lower()}.plain.sasl.jaas.config"]
+            assert re.findall(r'user_(\w+)="([^"]*)"', jaas) == [(ADMIN, admin_password)]
+            assert f'username="{ADMIN}" password="{admin_password}"' in jaas
+        assert (
+            properties["sasl.mechanism.inter.broker.protocol"]
+            == properties["sasl.mechanism.controller.protocol"]
+            == "PLAIN"
+        )
+        assert properties["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        assert properties["super.users"] == f"User:{ADMIN}"
+        assert properties["allow.everyone.if.no.acl.found"] == "false"
+
+
+def test_the_services_in_compose_reach_kafka_as_their_own_principal_once_it_is_set_up() -> None:
+    services = compose()["services"]
+    client_listeners = {
+        address.removeprefix("CLIENT://")
+        for name in brokers()
+        for address in server_properties({k: str(v) for k, v in services[name]["environment"].items()})[
+            "advertised.listeners"
+        ].split(",")
+        if address.startswith("CLIENT://")
+    }
+
+    assert image_services() == [LEDGER, PROJECTOR]
     for name in image_services():
         environment = services[name]["environment"]
-        assert environment["CONSENT_KAFKA_BOOTSTRAP"] == "kafka:19092"
+        assert set(environment["CONSENT_KAFKA_BOOTSTRAP"].split(",")) == client_listeners
+        assert environment["CONSENT_KAFKA_USERNAME"] == name  # each system is the principal of its own name
+        assert environment["CONSENT_TOPIC_REPLICATION"] == str(CLUSTER_REPLICATION)
         assert environment[f"CONSENT_{name.upper()}_STORE"].startswith("postgresql://consent:consent@postgres:5432/")
+        assert services[name]["depends_on"]["kafka-setup"] == {"condition": "service_completed_successfully"}
+
+
+def setup_commands() -> list[list[str]]:
+    """The Kafka tool commands of deploy/kafka/setup.sh, as argument lists (its `run` prefix dropped)."""
+    lines = [line for line in SETUP_SCRIPT.read_text().splitlines() if line.startswith("run ")]
+    return [shlex.split(line)[1:] for line in lines]
+
+
+def options(argv: list[str]) -> list[tuple[str, str]]:
+    """(option, value) of a tool's arguments, flags (options without a value) as (flag, "")."""
+    flags = {"--alter", "--create", "--if-not-exists", "--add"}
+    pairs, rest = [], list(argv)
+    while rest:
+        option = rest.pop(0)
+        pairs.append((option, "" if option in flags else rest.pop(0)))
+    return pairs
+
+
+def test_the_setup_service_makes_every_user_topic_and_acl_of_topology_and_nothing_else(tmp_path: Path) -> None:
+    setup = compose()["services"]["kafka-setup"]
+    users: dict[str, str] = {}
+    created: dict[str, tuple[int, int, dict[str, str]]] = {}
+    altered: dict[str, dict[str, str]] = {}
+    allowed: list[Acl] = []
+    for tool, *argv in setup_commands():
+        given = options(argv)
+        value = dict(given)
+        if tool == "kafka-configs.sh" and value["--entity-type"] == "users":
+            users[value["--entity-name"]] = re.fullmatch(
+                r"SCRAM-SHA-512=\[password=\$\{(\w+):\?\}\]", value["--add-config"]
+            )[1]  # type: ignore[index]
+        elif tool == "kafka-configs.sh":
+            altered[value["--entity-name"]] = dict(pair.split("=", 1) for pair in value["--add-config"].split(","))
+        elif tool == "kafka-topics.sh":
+            config = dict(v.split("=", 1) for option, v in given if option == "--config")
+            created[value["--topic"]] = (int(value["--partitions"]), int(value["--replication-factor"]), config)
+        else:
+            assert tool == "kafka-acls.sh"
+            assert value["--resource-pattern-type"] == "literal"
+            resource = next(option for option in ("--topic", "--group", "--transactional-id") if option in value)
+            principal = value["--allow-principal"].removeprefix("User:")
+            for option, operation in given:
+                if option == "--operation":
+                    kind = resource.removeprefix("--").replace("-", "_")
+                    allowed.append(Acl(principal, kind, value[resource], operation.lower()))  # type: ignore[arg-type]
+    written_secrets(tmp_path)
+    passwords = dotenv_values(tmp_path / KAFKA_FILE)
+
+    assert set(users) == {ADMIN, *principals()}
+    assert all(variable in passwords for variable in users.values())  # kafka.env gives each the password it needs
+    specs = topic_specs(CLUSTER_REPLICATION)
+    assert created == {spec.name: (spec.partitions, spec.replication, spec.config()) for spec in specs}
+    assert altered == {spec.name: spec.config() for spec in specs}  # the settings of a topic made before
+    assert sorted(allowed) == acls()
+    assert setup["volumes"] == [f"./kafka/setup.sh:{setup['entrypoint'][-1]}:ro"]
+    assert setup["env_file"] == [KAFKA_FILE]
+    assert set(setup["depends_on"]) == set(brokers())
 
 
 def test_the_secrets_command_writes_the_env_files_compose_reads_and_keeps_them_on_a_second_run(
@@ -200,13 +356,38 @@ def test_the_secrets_command_writes_the_env_files_compose_reads_and_keeps_them_o
     first = {path.name: path.read_text() for path in tmp_path.iterdir()}
     written_secrets(tmp_path)
 
-    env_files = {name for service in image_services() for name in compose()["services"][service]["env_file"]}
+    env_files = {name for declared in compose()["services"].values() for name in declared.get("env_file", [])}
     assert set(first) == env_files
     assert {path.name: path.read_text() for path in tmp_path.iterdir()} == first  # a second run rotates nothing
     assert {oct(path.stat().st_mode & 0o777) for path in tmp_path.iterdir()} == {"0o600"}
     paths = [f"deploy/{name}" for name in sorted(env_files)]
     ignored = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True, check=False)
     assert ignored.stdout.split() == paths, "the env files hold secrets: .gitignore must keep them out of git"
+
+
+def test_each_service_gets_its_own_kafka_password_and_no_other(tmp_path: Path) -> None:
+    written_secrets(tmp_path)
+    held = dotenv_values(tmp_path / KAFKA_FILE)
+    passwords = {name: str(held[scram_password_variable(name)]) for name in (ADMIN, *principals())}
+    services = compose()["services"]
+
+    def received(service: str) -> set[str]:
+        values = compose_env(service, tmp_path).values() if "env_file" in services[service] else []
+        return {name for name, password in passwords.items() if any(password in value for value in values)}
+
+    assert len(set(passwords.values())) == len(passwords)
+    assert {service: received(service) for service in services} == {
+        **{broker: {ADMIN} for broker in brokers()},  # in the JAAS settings of their PLAIN listeners
+        "kafka-setup": set(passwords),  # it makes every SCRAM user
+        "postgres": set(),
+        LEDGER: {LEDGER},
+        PROJECTOR: {PROJECTOR},
+    }
+    for service in image_services():
+        env = compose_env(service, tmp_path)
+        assert env[KAFKA_PASSWORD] == passwords[env["CONSENT_KAFKA_USERNAME"]]
+    written_secrets(tmp_path)
+    assert dotenv_values(tmp_path / KAFKA_FILE) == held  # a second run keeps the passwords
 
 
 @pytest.mark.parametrize("service", image_services())

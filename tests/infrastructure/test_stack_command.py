@@ -24,7 +24,7 @@ from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import new_master_key
 from services.platform.auth import SCOPES
 from services.platform.kafka import answers_metadata
-from services.platform.topology import inbound_senders
+from services.platform.topology import inbound_senders, principals
 from tests.infrastructure.test_launchers import is_running
 from tests.ledger.test_http_api import grant_body
 
@@ -130,6 +130,9 @@ def test_an_older_stacks_secrets_are_kept_and_gain_one_token_per_subscriber_syst
 
     tokens = orjson.loads(secrets.pop("CONSENT_API_TOKENS"))
     assert SealingKey.from_base64(secrets.pop("CONSENT_LEDGER_SEALING_KEY"))  # a key added since: made for it
+    passwords = orjson.loads(secrets.pop("CONSENT_KAFKA_PASSWORDS"))  # added since too: one per Kafka principal
+    assert set(passwords) == {"admin", *principals()}
+    assert len(set(passwords.values())) == len(passwords)
     assert secrets == {name: value for name, value in older.items() if name != "CONSENT_API_TOKENS"}
     assert tokens.items() >= developer.items()  # the token a developer already uses still works
     added = sorted((grant["name"], grant["scopes"]) for token, grant in tokens.items() if token not in developer)
