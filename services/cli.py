@@ -77,6 +77,9 @@ def stack(
 def chaos(
     rounds: Annotated[int, typer.Option(min=1, help="Rounds of four failures each.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of the random moments and choices (same seed, same choices).")] = 1,
+    keep: Annotated[
+        Path | None, typer.Option("--dir", help="Run in this new folder and keep it (logs, data); default: temporary.")
+    ] = None,
 ) -> None:
     """Survival run: a 3-broker cluster, 2 ledgers, 2 projectors on PostgreSQL under load; every round kill -9
     a broker, the active relay's ledger and a projector mid-cascade, and restart PostgreSQL; then count.
@@ -89,7 +92,7 @@ def chaos(
     with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=Console(stderr=True)) as progress:
         task = progress.add_task("surviving", total=rounds)
         try:
-            figures = run_chaos(rounds, seed, lambda done: progress.update(task, completed=done))
+            figures = run_chaos(rounds, seed, lambda done: progress.update(task, completed=done), keep)
         except (MissingToolError, RuntimeError, TimeoutError) as error:
             progress.stop()
             Console(stderr=True).print(f"[red]the survival run failed:[/] {error}", highlight=False, soft_wrap=True)

@@ -84,7 +84,7 @@ async def kill_a_projector_mid_cascade(probe: Probe, load: Load, due: list[str],
     )
     started = time.monotonic()
     projector.kill()
-    ends = await probe.end_offsets()
+    ends = await probe.published_offsets()
     await wait_until(lambda: probe.projected_up_to(ends), RECOVERY_TIMEOUT, "the read model after a projector died")
     seconds = time.monotonic() - started
     await asyncio.to_thread(projector.start)
@@ -105,7 +105,7 @@ async def restart_postgres(probe: Probe, rng: random.Random) -> float:
         return found is not None and found[1] >= stored
 
     await wait_until(published, RECOVERY_TIMEOUT, "the relay after PostgreSQL restarted")
-    ends = await probe.end_offsets()
+    ends = await probe.published_offsets()
     await wait_until(lambda: probe.projected_up_to(ends), RECOVERY_TIMEOUT, "the read model after PostgreSQL restarted")
     return time.monotonic() - started
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import psycopg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.topics import EVENTS
 from services.devstack.stack import RunningService, Stack
@@ -17,6 +17,8 @@ from services.platform.topics import topic_partitions
 from services.platform.topology import ADMIN
 
 POLL_SECONDS = 0.1
+TAIL_WINDOW = 200  # records read back from a partition's end to find its last one
+TAIL_SECONDS = 30.0
 
 
 class Probe:
@@ -67,24 +69,46 @@ class Probe:
             row = connection.execute("SELECT count(*), coalesce(sum(sent), 0) FROM cascade_outbox").fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    async def end_offsets(self) -> dict[int, int]:
-        """Per partition of consent.events.v1, the end of what read_committed readers see now."""
+    async def published_offsets(self) -> dict[int, int]:
+        """Per partition of consent.events.v1, one past the last record read_committed readers see now.
+
+        Not the end offset itself: each relay transaction ends with a marker the readers never get, so
+        a read model that holds every record stands below the end offset. The last record is read back.
+        """
         partitions = await topic_partitions(self.kafka, EVENTS)
         consumer = AIOKafkaConsumer(**self.kafka.options(), isolation_level="read_committed", enable_auto_commit=False)
         await consumer.start()
         try:
+            consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
+            return {tp.partition: await _after_last_record(consumer, tp, ends[tp]) for tp in partitions}
         finally:
             await consumer.stop()
-        return {tp.partition: offset for tp, offset in ends.items()}
 
     async def projected_up_to(self, ends: dict[int, int]) -> bool:
-        """True once the read model has applied every record below `ends` (a database away: not yet)."""
+        """True once the read model holds every record below `ends` (published_offsets; the database away: False)."""
         try:
             done = await asyncio.to_thread(self.projected)
         except psycopg.Error:
             return False
         return all(done.get(partition, 0) >= end for partition, end in ends.items())
+
+
+async def _after_last_record(consumer: AIOKafkaConsumer, partition: TopicPartition, end: int) -> int:
+    """One past the offset of the partition's last committed record below `end` (0 if it has none)."""
+    start = end
+    while start > 0:
+        start = max(0, start - TAIL_WINDOW)
+        consumer.seek(partition, start)
+        last, deadline = -1, time.monotonic() + TAIL_SECONDS
+        while await consumer.position(partition) < end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read the tail of {partition.topic}/{partition.partition} in time")
+            fetched = await consumer.getmany(partition, timeout_ms=1000)
+            last = max([last, *(record.offset for record in fetched.get(partition, []) if record.offset < end)])
+        if last >= 0:
+            return last + 1
+    return 0
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> float:

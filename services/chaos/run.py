@@ -53,15 +53,19 @@ def cluster_settings(stack_dir: Path) -> StackSettings:
     raise RuntimeError("found no free block of 16 loopback ports")
 
 
-def run_chaos(rounds: int, seed: int, on_round: Callable[[int], None]) -> dict[str, Any]:
-    """Start the cluster stack in a temporary folder, survive `rounds` rounds, stop it all; return the figures."""
+def run_chaos(rounds: int, seed: int, on_round: Callable[[int], None], keep: Path | None = None) -> dict[str, Any]:
+    """Start the cluster stack in a new folder (`keep`, or a temporary one), survive `rounds` rounds, stop it all.
+
+    Returns the figures. A kept folder holds every part's log and data afterwards.
+    """
     os.environ["CONSENT_SCHEDULER_INTERVAL_SECONDS"] = "0"  # the run completes the withdrawals itself, when it wants
-    with (
-        tempfile.TemporaryDirectory(prefix="consent-chaos-") as folder,
-        running_stack(cluster_settings(Path(folder))) as stack,
-    ):
-        chooser = random.Random(seed)  # noqa: S311 - the run's moments and choices, never a secret
-        return asyncio.run(survive(stack, rounds, chooser, on_round))
+    with tempfile.TemporaryDirectory(prefix="consent-chaos-") as temporary:
+        folder = keep or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)  # PostgreSQL, run as its own user when we are root, keeps its data inside
+        with running_stack(cluster_settings(folder)) as stack:
+            chooser = random.Random(seed)  # noqa: S311 - the run's moments and choices, never a secret
+            return asyncio.run(survive(stack, rounds, chooser, on_round))
 
 
 async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Callable[[int], None]) -> dict[str, Any]:
@@ -121,20 +125,27 @@ def _worst(values: list[float]) -> float | None:
 
 async def settle(probe: Probe) -> None:
     """Wait until the stack is quiet: the cascade sent, everything stored published and projected, twice in a row."""
-    last = -1
+    last, state = -1, "not looked at yet"
 
     async def quiet() -> bool:
-        nonlocal last
+        nonlocal last, state
         recorded, sent = await asyncio.to_thread(probe.cascade_rows)
         stored = await asyncio.to_thread(probe.stored)
         found = await probe.leader()
+        ends = await probe.published_offsets()
+        projected = await asyncio.to_thread(probe.projected)
+        state = (f"cascade {sent}/{recorded} sent; stored up to {stored}, published up to "
+                 f"{found[1] if found else 'no relay leading'}; read model {projected}, topic {ends}")  # fmt: skip
         if recorded != sent or found is None or found[1] < stored:
             return False
-        if not await probe.projected_up_to(await probe.end_offsets()):
+        if not all(projected.get(partition, 0) >= end for partition, end in ends.items()):
             return False
         steady, last = stored == last, stored
         if not steady:
             await asyncio.sleep(3)  # a cascade just sent may still be on its way into the ledger
         return steady
 
-    await wait_until(quiet, SETTLE_TIMEOUT, "the stack settling after the run")
+    try:
+        await wait_until(quiet, SETTLE_TIMEOUT, "the stack settling after the run")
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}: {state}") from error

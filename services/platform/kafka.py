@@ -27,6 +27,10 @@ class KafkaAccess:
     password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
 
+    def servers(self) -> list[str]:
+        """The bootstrap servers one by one (FastStream takes a string as one host, commas and all)."""
+        return [server.strip() for server in self.bootstrap_servers.split(",") if server.strip()]
+
     def options(self) -> dict[str, Any]:
         """Keyword arguments of every aiokafka client (producer, consumer, admin) for this access."""
         options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}

@@ -44,7 +44,7 @@ def projector_broker(
     """A FastStream broker whose batch subscriber keeps the read models up to date."""
     kafka = settings.kafka()
     broker = KafkaBroker(
-        kafka.bootstrap_servers, security=kafka.security(), client_id="consent-projector", enable_idempotence=True
+        kafka.servers(), security=kafka.security(), client_id="consent-projector", enable_idempotence=True
     )  # idempotent, so acks=all: the cascade is on every in-sync replica before the outbox marks it sent
     topic = settings.events_topic
 

@@ -96,3 +96,9 @@ def test_the_settings_build_the_access_from_the_consent_kafka_variables(
     assert LedgerSettings(kafka_bootstrap="kafka-1:9095").kafka() == KafkaAccess(
         "kafka-1:9095", "ledger", "s3cret", str(ca)
     )
+
+
+def test_faststream_gets_every_bootstrap_server_on_its_own() -> None:
+    access = KafkaAccess("127.0.0.1:9092, 127.0.0.1:9094,127.0.0.1:9096")
+
+    assert access.servers() == ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]

@@ -242,7 +242,7 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
     """
     settings, kafka = wired.settings, wired.settings.kafka()
     broker = KafkaBroker(
-        kafka.bootstrap_servers, security=kafka.security(), client_id="consent-ledger", enable_idempotence=True
+        kafka.servers(), security=kafka.security(), client_id="consent-ledger", enable_idempotence=True
     )  # idempotent, so acks=all: a dead letter is on every in-sync replica before the offsets are committed
     batches = _Batches(wired)
 

@@ -118,6 +118,7 @@ class Relay:
         self.config = config
         self.leadership = leadership
         self.published = 0
+        self.leading = False  # True while this relay holds the lock and publishes (a follower waits)
 
     def lag(self) -> int:
         """Events stored but not yet on Kafka (as last seen)."""
@@ -160,8 +161,10 @@ class Relay:
             self.published = position
             PUBLISHED.set(self.published)
             log.info("relay leading; resuming after position %d", self.published)
+            self.leading = True
             await self._publish_pages(producer, stop)
         finally:
+            self.leading = False
             await producer.stop()
 
     async def _publish_pages(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:

@@ -56,7 +56,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     def details() -> dict[str, Any]:
         if relay is None:
             return {"relay": "runs elsewhere (consent-ledger relay)"}
-        return {"relay": {"published_position": relay.published, "lag": relay.lag()}}
+        return {"relay": {"leading": relay.leading, "published_position": relay.published, "lag": relay.lag()}}
 
     settings = wired.settings
     app.include_router(health_router("ledger", settings.kafka(), settings.ledger_store, details))
