@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLScram512
 
 SCRAM = "SCRAM-SHA-512"
@@ -27,10 +28,6 @@ class KafkaAccess:
     password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
 
-    def servers(self) -> list[str]:
-        """The bootstrap servers one by one (FastStream takes a string as one host, commas and all)."""
-        return [server.strip() for server in self.bootstrap_servers.split(",") if server.strip()]
-
     def options(self) -> dict[str, Any]:
         """Keyword arguments of every aiokafka client (producer, consumer, admin) for this access."""
         options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}
@@ -46,12 +43,27 @@ class KafkaAccess:
             }
         return options
 
+    def servers(self) -> list[str]:
+        """The bootstrap servers one by one (FastStream reads one string as one host, commas and all)."""
+        return [server.strip() for server in self.bootstrap_servers.split(",") if server.strip()]
+
     def security(self) -> BaseSecurity | None:
         """The same access as FastStream's security object (None: plaintext, no authentication)."""
         tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         if self.username is not None:
             return SASLScram512(self.username, self.password or "", ssl_context=tls, use_ssl=tls is not None)
         return BaseSecurity(ssl_context=tls, use_ssl=True) if tls else None
+
+
+def faststream_broker(kafka: KafkaAccess, **options: Any) -> KafkaBroker:
+    """A FastStream broker for this access: every bootstrap server, its security, an idempotent producer (acks=all).
+
+    It creates no topic: the services create theirs on purpose, with their settings (ensure_topics), and
+    on the authenticated cluster the topology's topics exist and no service principal may create one.
+    """
+    return KafkaBroker(
+        kafka.servers(), security=kafka.security(), enable_idempotence=True, allow_auto_create_topics=False, **options
+    )
 
 
 async def _port_open(bootstrap_servers: str) -> bool:

@@ -24,6 +24,7 @@ from prometheus_client import Gauge
 from schemas.events import ContractError, Envelope, parse_envelope
 from schemas.topics import sender_topic
 from services.platform.deadletter import dead_letter
+from services.platform.kafka import faststream_broker
 from services.platform.tasks import pause, start_when_reachable
 from services.platform.topology import PROJECTOR, TopicSpec
 from services.projector.decisions import KAZAKHSTAN
@@ -42,10 +43,8 @@ def projector_broker(
     store: ProjectionStore, settings: ProjectorSettings, *, group_id: str | None = None
 ) -> KafkaBroker:
     """A FastStream broker whose batch subscriber keeps the read models up to date."""
-    kafka = settings.kafka()
-    broker = KafkaBroker(
-        kafka.servers(), security=kafka.security(), client_id="consent-projector", enable_idempotence=True
-    )  # idempotent, so acks=all: the cascade is on every in-sync replica before the outbox marks it sent
+    # Idempotent, so acks=all: the cascade is on every in-sync replica before the outbox marks it sent.
+    broker = faststream_broker(settings.kafka(), client_id="consent-projector")
     topic = settings.events_topic
 
     resume = ResumeFromStore(store, topic)

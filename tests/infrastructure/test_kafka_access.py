@@ -46,6 +46,13 @@ def test_without_a_user_the_client_speaks_plaintext_with_no_authentication() -> 
     assert access.security() is None
 
 
+def test_a_cluster_is_named_by_every_broker_and_faststream_gets_them_one_by_one() -> None:
+    access = KafkaAccess("127.0.0.1:9092, 127.0.0.1:9094,127.0.0.1:9096")
+
+    assert access.servers() == ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]
+    assert access.options()["bootstrap_servers"] == access.bootstrap_servers  # aiokafka splits it itself
+
+
 def test_a_user_authenticates_with_scram_sha_512_over_plaintext() -> None:
     access = KafkaAccess("kafka-1:9094", "loyalty", "s3cret")
 
@@ -96,9 +103,3 @@ def test_the_settings_build_the_access_from_the_consent_kafka_variables(
     assert LedgerSettings(kafka_bootstrap="kafka-1:9095").kafka() == KafkaAccess(
         "kafka-1:9095", "ledger", "s3cret", str(ca)
     )
-
-
-def test_faststream_gets_every_bootstrap_server_on_its_own() -> None:
-    access = KafkaAccess("127.0.0.1:9092, 127.0.0.1:9094,127.0.0.1:9096")
-
-    assert access.servers() == ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]

@@ -48,6 +48,7 @@ from services.ledger.bootstrap import LedgerServices
 from services.ledger.domain.errors import RuleViolationError
 from services.ledger.settings import LedgerSettings
 from services.platform.deadletter import dead_letter
+from services.platform.kafka import faststream_broker
 from services.platform.tasks import start_when_reachable
 from services.platform.topology import LEDGER_GROUP, Role, TopicSpec, inbound_senders
 
@@ -240,10 +241,9 @@ def command_broker(wired: LedgerServices, *, group_id: str = GROUP_ID) -> KafkaB
     published, and only then their offsets committed: a crash before the commit delivers them again,
     and their command ids make every repeat record nothing.
     """
-    settings, kafka = wired.settings, wired.settings.kafka()
-    broker = KafkaBroker(
-        kafka.servers(), security=kafka.security(), client_id="consent-ledger", enable_idempotence=True
-    )  # idempotent, so acks=all: a dead letter is on every in-sync replica before the offsets are committed
+    settings = wired.settings
+    # Idempotent, so acks=all: a dead letter is on every in-sync replica before the offsets are committed.
+    broker = faststream_broker(settings.kafka(), client_id="consent-ledger")
     batches = _Batches(wired)
 
     @broker.subscriber(
