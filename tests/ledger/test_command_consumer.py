@@ -253,14 +253,17 @@ async def test_commands_on_another_senders_kind_of_topic_go_to_the_dead_letters_
     )
     grant = sealed(wired, subject, grant_body("misdirected-grant-1"), "GrantConsent")
     cascade = sender_topic(settings.commands_topic, "projector")
+    block_body = {"command_id": "block-t", "card_ref": f"card-{uuid.uuid4().hex}", "cause_event_id": granted}
+    block = command(subject, block_body, "BlockLoyaltyCard")
 
-    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), confirmation)])
+    await send(settings.kafka_bootstrap, tablet(settings), [(str(subject), confirmation), (str(subject), block)])
     await send(settings.kafka_bootstrap, acks_of(settings, "loyalty"), [(str(subject), grant)])
     await send(settings.kafka_bootstrap, cascade, [(str(subject), grant)])
-    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=3)
+    letters = await dead_letters(settings.kafka_bootstrap, settings.deadletter_topic, expected=4)
 
     assert {(letter["topic"], letter["rule"]) for letter in map(letter_of, letters)} == {
         (tablet(settings), "acknowledgement_from_a_channel"),
+        (tablet(settings), "cascade_from_a_channel"),
         (acks_of(settings, "loyalty"), "not_an_acknowledgement"),
         (cascade, "not_a_cascade_command"),
     }

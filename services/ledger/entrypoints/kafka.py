@@ -133,6 +133,11 @@ def _not_for(sender: Sender, command: c.AnyCommand, spec: CommandSpec[Any]) -> D
             "acknowledgement_from_a_channel",
             f"{command.type} is sent by a subscriber system on its own acknowledgements topic, not by a channel",
         )
+    elif sender.role == "channel" and spec.cascade:
+        return DeadLetter(
+            "cascade_from_a_channel",
+            f"{command.type} comes over Kafka only from the projector's card cascade; the DPO sends it over HTTP",
+        )
     elif sender.role == "cascade" and not spec.cascade:
         return DeadLetter("not_a_cascade_command", f"{command.type} does not belong on the card cascade's topic")
     return None

@@ -36,7 +36,7 @@ def _on_kafka(spec: CommandSpec[Any]) -> str:
         return ""
     if spec.acknowledgement:
         return "subscriber's acks"
-    return "channel's, cascade's" if spec.cascade else "channel's"
+    return "cascade's" if spec.cascade else "channel's"
 
 
 def updated(readme: str) -> str:
