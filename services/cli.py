@@ -98,7 +98,7 @@ def chaos(
             Console(stderr=True).print(f"[red]the survival run failed:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from error
     print(orjson.dumps(figures).decode())
-    if figures["lost"] or figures["duplicated"] or figures["replay_mismatches"]:
+    if any(figures[name] for name in ("lost", "duplicated", "replay_mismatches", "instances_disagreeing")):
         raise typer.Exit(1)
 
 

@@ -25,7 +25,7 @@ from services.chaos.faults import (
 from services.chaos.load import CHANNEL, Load
 from services.chaos.probe import Probe, wait_until
 from services.chaos.seed import seed_due_withdrawals
-from services.chaos.verify import Stores, verify
+from services.chaos.verify import Projectors, Stores, verify
 from services.devstack.processes import free_port
 from services.devstack.secrets import ALL_SCOPES_NAME, TOKENS
 from services.devstack.stack import Stack, StackSettings, check_ports_free, running_stack
@@ -102,13 +102,15 @@ async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Calla
     assert postgres is not None  # noqa: S101 - the cluster stack runs it
     fresh = await asyncio.to_thread(postgres.create_database, f"replay_{int(time.time())}")
     stores = Stores(ledger_env["CONSENT_LEDGER_STORE"], stack.projectors[0].env["CONSENT_PROJECTOR_STORE"], fresh)
-    findings = await verify(probe.kafka, stores, load.acknowledged, withdrawn)
+    projectors = Projectors([projector.url for projector in stack.projectors], token)
+    findings = await verify(probe.kafka, stores, load.acknowledged, withdrawn, projectors)
     return {
         "rounds": rounds,
         "acknowledged": findings.acknowledged,
         "lost": findings.lost,
         "duplicated": findings.duplicated,
         "replay_mismatches": findings.replay_mismatches,
+        "instances_disagreeing": findings.instances_disagreeing,
         "relay_takeover_s": _worst(seconds["relay"]),
         "rebalance_s": _worst(seconds["projector"]),
         "pg_catch_up_s": _worst(seconds["postgres"]),

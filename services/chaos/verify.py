@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import httpx
 import orjson
 import psycopg
 
@@ -14,6 +15,8 @@ from services.platform.kafka import KafkaAccess
 from services.platform.reading import Batch, read_to_end
 from services.projector.replay import differences, replay
 from services.projector.store import ProjectionStore
+
+CHECKED_SUBJECTS = 200  # subjects whose checks every projector instance is asked
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Findings:
     duplicated: int  # events on consent.events.v1 (read_committed) more than once
     replay_mismatches: int  # read-model rows that differ from a replay of the topic into a fresh store
     events: int
+    instances_disagreeing: int  # checks that not every projector instance answered alike
 
 
 async def events_on_topic(kafka: KafkaAccess) -> list[dict[str, object]]:
@@ -56,8 +60,11 @@ class Stores:
     fresh: str
 
 
-async def verify(kafka: KafkaAccess, stores: Stores, acknowledged: Acknowledged, withdrawn: list[str]) -> Findings:
-    """Count the losses, the duplicates and the replay mismatches (`withdrawn`: subjects whose cascade was started)."""
+async def verify(
+    kafka: KafkaAccess, stores: Stores, acknowledged: Acknowledged, withdrawn: list[str], projectors: Projectors
+) -> Findings:
+    """Count the losses, the duplicates, the replay mismatches (`withdrawn`: subjects whose cascade was started)
+    and the checks on which the projector instances disagree."""
     envelopes = await events_on_topic(kafka)
     ids = Counter(str(envelope["id"]) for envelope in envelopes)
     recorded = recorded_commands(stores.ledger)
@@ -72,7 +79,28 @@ async def verify(kafka: KafkaAccess, stores: Stores, acknowledged: Acknowledged,
     duplicated = sum(count - 1 for count in ids.values() if count > 1)
     duplicated += sum(blocks[subject] - 1 for subject in withdrawn if blocks[subject] > 1)
     mismatches = await replay_mismatches(kafka, stores.projector, stores.fresh)
-    return Findings(acknowledged.total, lost, duplicated, mismatches, len(ids))
+    subjects = sorted({*acknowledged.http.values(), *withdrawn})
+    disagreeing = await projectors.disagreements(subjects[:: max(1, len(subjects) // CHECKED_SUBJECTS)])
+    return Findings(acknowledged.total, lost, duplicated, mismatches, len(ids), disagreeing)
+
+
+@dataclass(frozen=True)
+class Projectors:
+    """The projector instances' HTTP APIs and a token that reads them."""
+
+    urls: list[str]
+    token: str
+
+    async def disagreements(self, subjects: list[str]) -> int:
+        """Of the checks of `subjects` (loyalty, and marketing by sms), how many not every instance answers alike."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        queries = [{"subject_id": subject, "system": "loyalty", "purpose": "loyalty"} for subject in subjects]
+        queries += [{**query, "system": "marketing", "purpose": "marketing", "channel": "sms"} for query in queries]
+        async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+            answers = [
+                {(await client.get(f"{url}/v1/checks", params=query)).text for url in self.urls} for query in queries
+            ]
+        return sum(1 for answer in answers if len(answer) > 1)
 
 
 async def replay_mismatches(kafka: KafkaAccess, projector_store: str, fresh_store: str) -> int:

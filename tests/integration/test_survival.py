@@ -26,6 +26,7 @@ def test_one_round_of_kills_and_a_database_restart_loses_nothing() -> None:
     assert figures["acknowledged_over"]["kafka"] > 0, figures
     assert figures["cascades"] > 0, figures  # a projector was killed with a card cascade under way
     assert (figures["lost"], figures["duplicated"], figures["replay_mismatches"]) == (0, 0, 0), figures
+    assert figures["instances_disagreeing"] == 0, figures  # each projector instance answers every subject alike
     for recovery in ("relay_takeover_s", "rebalance_s", "pg_catch_up_s"):
         assert figures[recovery] is not None, figures  # each failure happened and was recovered from
     assert run.returncode == 0, run.stderr[-5000:]
