@@ -62,8 +62,13 @@ async def kill_the_active_relay(probe: Probe) -> float:
     return seconds
 
 
-async def kill_a_projector_mid_cascade(probe: Probe, load: Load, due: list[str], rng: random.Random) -> float:
-    """Complete due withdrawals, kill -9 a projector once their cascade is recorded; return the rebalance seconds."""
+async def kill_a_projector_mid_cascade(
+    probe: Probe, load: Load, due: list[str], rng: random.Random
+) -> tuple[float, bool]:
+    """Complete due withdrawals, kill -9 a projector once their cascade is recorded.
+
+    Returns the rebalance seconds, and whether some of the cascade was still unsent at the kill.
+    """
     batch, due[:] = due[:CASCADE_BATCH], due[CASCADE_BATCH:]
     recorded_before, _ = await asyncio.to_thread(probe.cascade_rows)
     async with httpx.AsyncClient(timeout=10) as client:
@@ -71,24 +76,24 @@ async def kill_a_projector_mid_cascade(probe: Probe, load: Load, due: list[str],
             load.send(client, subject, "/withdrawals/completion", {"command_id": f"chaos-withdrawn-{subject}"})
             for subject in batch
         ))  # fmt: skip
+    seen = (0, 0)
 
     async def cascade_recorded() -> bool:
-        recorded, _ = await asyncio.to_thread(probe.cascade_rows)
-        return recorded > recorded_before
+        nonlocal seen
+        seen = await asyncio.to_thread(probe.cascade_rows)
+        return seen[0] > recorded_before
 
     await wait_until(cascade_recorded, RECOVERY_TIMEOUT, "the card cascade recorded by a projector")
     projector = rng.choice([projector for projector in probe.stack.projectors if projector.pid is not None])
-    recorded, sent = await asyncio.to_thread(probe.cascade_rows)
-    log.warning(
-        "kill -9 %s (pid %s) with %d of %d cascade commands sent", projector.name, projector.pid, sent, recorded
-    )
     started = time.monotonic()
-    projector.kill()
+    projector.kill()  # at once: the projectors send what they recorded every half second
+    recorded, sent = seen
+    log.warning("killed -9 %s with %d of %d cascade commands sent", projector.name, sent, recorded)
     ends = await probe.published_offsets()
     await wait_until(lambda: probe.projected_up_to(ends), RECOVERY_TIMEOUT, "the read model after a projector died")
     seconds = time.monotonic() - started
     await asyncio.to_thread(projector.start)
-    return seconds
+    return seconds, sent < recorded
 
 
 async def restart_postgres(probe: Probe, rng: random.Random) -> float:

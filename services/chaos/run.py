@@ -78,6 +78,7 @@ async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Calla
     load = Load([ledger.url for ledger in stack.ledgers], token, stack.kafka_access(CHANNEL), rng)
     load.start()
     withdrawn: list[str] = []
+    kills_mid_cascade = 0  # projector kills with some of the cascade still unsent
     seconds: dict[str, list[float]] = {"relay": [], "projector": [], "postgres": []}
     try:
         await asyncio.sleep(3)
@@ -90,7 +91,9 @@ async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Calla
                     seconds["relay"].append(await kill_the_active_relay(probe))
                 elif fault == "projector":
                     withdrawn += due[:CASCADE_BATCH]
-                    seconds["projector"].append(await kill_a_projector_mid_cascade(probe, load, due, rng))
+                    rebalance, mid_cascade = await kill_a_projector_mid_cascade(probe, load, due, rng)
+                    seconds["projector"].append(rebalance)
+                    kills_mid_cascade += mid_cascade
                 else:
                     seconds["postgres"].append(await restart_postgres(probe, rng))
             on_round(round_number)
@@ -118,6 +121,7 @@ async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Calla
         "events": findings.events,
         "acknowledged_over": {"http": len(load.acknowledged.http), "kafka": len(load.acknowledged.kafka)},
         "cascades": len(withdrawn),
+        "projector_kills_mid_cascade": kills_mid_cascade,
     }
 
 
