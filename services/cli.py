@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import orjson
@@ -73,6 +75,10 @@ def stack(
         raise typer.Exit(1) from error
 
 
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def chaos(
     rounds: Annotated[int, typer.Option(min=1, help="Rounds of four failures each.")] = 10,
@@ -87,13 +93,14 @@ def chaos(
     Prints one JSON line: rounds, acknowledged, lost, duplicated, replay_mismatches and the worst
     relay_takeover_s, rebalance_s and pg_catch_up_s. Exits 1 unless lost, duplicated and mismatches are 0.
     """
-    from services.chaos.run import run_chaos  # noqa: PLC0415 - only this command needs it
+    from services.chaos.run import FAILURES, run_chaos  # noqa: PLC0415 - only this command needs it
 
+    signal.signal(signal.SIGTERM, _interrupted)  # a kill stops the run's parts and removes its folder too
     with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=Console(stderr=True)) as progress:
         task = progress.add_task("surviving", total=rounds)
         try:
             figures = run_chaos(rounds, seed, lambda done: progress.update(task, completed=done), keep)
-        except (MissingToolError, RuntimeError, TimeoutError) as error:
+        except (MissingToolError, *FAILURES) as error:
             progress.stop()
             Console(stderr=True).print(f"[red]the survival run failed:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from error

@@ -39,7 +39,7 @@ async def kill_a_broker(probe: Probe, rng: random.Random) -> None:
     log.warning("kill -9 Kafka node %d (pid %s)", node.node_id, node.process.pid if node.process else None)
     cluster.kill(node)
     await asyncio.sleep(rng.uniform(2, 6))
-    await asyncio.to_thread(cluster.restart, node)
+    await probe.start(lambda: cluster.restart(node))
 
 
 async def kill_the_active_relay(probe: Probe) -> float:
@@ -58,7 +58,7 @@ async def kill_the_active_relay(probe: Probe) -> float:
 
     await wait_until(taken_over, RECOVERY_TIMEOUT, "another relay publishing after the active one died")
     seconds = time.monotonic() - started
-    await asyncio.to_thread(leader.start)
+    await probe.start(leader.start)
     return seconds
 
 
@@ -92,7 +92,7 @@ async def kill_a_projector_mid_cascade(
     ends = await probe.published_offsets()
     await wait_until(lambda: probe.projected_up_to(ends), RECOVERY_TIMEOUT, "the read model after a projector died")
     seconds = time.monotonic() - started
-    await asyncio.to_thread(projector.start)
+    await probe.start(projector.start)
     return seconds, sent < recorded
 
 
@@ -101,7 +101,8 @@ async def restart_postgres(probe: Probe, rng: random.Random) -> float:
     postgres = probe.stack.postgres
     assert postgres is not None  # noqa: S101 - the survival run starts it
     log.warning("restarting PostgreSQL (pid %s)", postgres.process.pid if postgres.process else None)
-    await asyncio.to_thread(postgres.restart, down_for=rng.uniform(1, 3))
+    down_for = rng.uniform(1, 3)
+    await probe.start(lambda: postgres.restart(down_for=down_for))
     started = time.monotonic()
     stored = await asyncio.to_thread(probe.stored)
 

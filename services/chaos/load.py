@@ -80,6 +80,12 @@ class Load:
         self._tasks = [asyncio.create_task(self._grants(), name=f"http-{n}") for n in range(self.http_workers)]
         self._tasks.append(asyncio.create_task(self._switches(), name="kafka"))
 
+    def check(self) -> None:
+        """Raise the error of a worker that failed (a command refused by a rule), so the run stops at once."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"the load's {task.get_name()} failed") from task.exception()
+
     async def stop(self) -> None:
         """Stop sending; a command not acknowledged by then is not counted."""
         self._stop.set()
@@ -131,7 +137,7 @@ class Load:
             await producer.stop()
 
     async def _started(self, producer: AIOKafkaProducer) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 await producer.start()
                 return

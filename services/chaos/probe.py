@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
@@ -24,11 +25,20 @@ TAIL_SECONDS = 30.0
 class Probe:
     """Reads the stack's state from outside: the ledgers' /health, the topic's end offsets, the stores' rows."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, starter: ThreadPoolExecutor) -> None:
         self.stack = stack
+        self.starter = starter
         self.kafka: KafkaAccess = stack.kafka_access(ADMIN)
         self.ledger_store = stack.ledgers[0].env["CONSENT_LEDGER_STORE"]
         self.projector_store = stack.projectors[0].env["CONSENT_PROJECTOR_STORE"]
+
+    async def start(self, start: Callable[[], object]) -> None:
+        """Start a part again on the starter thread, which outlives the stack.
+
+        A child process dies with the thread that started it (PR_SET_PDEATHSIG), so a part restarted
+        from a passing worker thread would be stopped when that thread ends, not by the stack.
+        """
+        await asyncio.get_running_loop().run_in_executor(self.starter, start)
 
     async def relay(self, ledger: RunningService) -> tuple[bool, int]:
         """(leading, published position) of one ledger instance's relay; (False, 0) while it does not answer."""

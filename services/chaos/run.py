@@ -10,10 +10,15 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
+import psycopg
+from aiokafka.errors import KafkaError
+from confluent_kafka import KafkaException
 
 from services.chaos.faults import (
     CASCADE_BATCH,
@@ -33,6 +38,8 @@ from services.devstack.stack import Stack, StackSettings, check_ports_free, runn
 log = logging.getLogger(__name__)
 
 FAULTS = ("broker", "relay", "projector", "postgres")
+# What a failed run raises, said in one line: a part that never came back, a client that gave up.
+FAILURES = (RuntimeError, TimeoutError, OSError, KafkaError, KafkaException, psycopg.Error, httpx.HTTPError)
 SETTLE_TIMEOUT = 300.0
 
 
@@ -58,19 +65,25 @@ def run_chaos(rounds: int, seed: int, on_round: Callable[[int], None], keep: Pat
 
     Returns the figures. A kept folder holds every part's log and data afterwards.
     """
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise RuntimeError(f"{keep} is not empty: the run needs a new folder")
     os.environ["CONSENT_SCHEDULER_INTERVAL_SECONDS"] = "0"  # the run completes the withdrawals itself, when it wants
-    with tempfile.TemporaryDirectory(prefix="consent-chaos-") as temporary:
+    with (
+        tempfile.TemporaryDirectory(prefix="consent-chaos-") as temporary,
+        ThreadPoolExecutor(1, thread_name_prefix="starter") as starter,  # outlives the stack: see Probe.start
+    ):
         folder = keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o755)  # PostgreSQL, run as its own user when we are root, keeps its data inside
         with running_stack(cluster_settings(folder)) as stack:
             chooser = random.Random(seed)  # noqa: S311 - the run's moments and choices, never a secret
-            return asyncio.run(survive(stack, rounds, chooser, on_round))
+            return asyncio.run(survive(stack, Probe(stack, starter), rounds, chooser, on_round))
 
 
-async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Callable[[int], None]) -> dict[str, Any]:
+async def survive(
+    stack: Stack, probe: Probe, rounds: int, rng: random.Random, on_round: Callable[[int], None]
+) -> dict[str, Any]:
     """Load the stack, fail its parts at random moments for `rounds` rounds, let it settle and count."""
-    probe = Probe(stack)
     ledger_env = stack.ledgers[0].env
     due = await asyncio.to_thread(seed_due_withdrawals, ledger_env, rounds * CASCADE_BATCH)
     tokens = orjson.loads(stack.secrets[TOKENS])
@@ -85,6 +98,7 @@ async def survive(stack: Stack, rounds: int, rng: random.Random, on_round: Calla
         for round_number in range(1, rounds + 1):
             for fault in rng.sample(FAULTS, len(FAULTS)):
                 await asyncio.sleep(rng.uniform(1, 4))  # a random moment, under load
+                load.check()
                 if fault == "broker":
                     await kill_a_broker(probe, rng)
                 elif fault == "relay":

@@ -218,9 +218,7 @@ class LocalKafkaCluster:
         node.data_dir.mkdir(parents=True, exist_ok=True)
         ports = {n.node_id: (n.broker_port, n.controller_port) for n in self.nodes}
         settings = node_settings(node.node_id, ports, str(node.data_dir / "data"), self.passwords[ADMIN])
-        path = write_server_properties(node.data_dir / "server.properties", settings)
-        path.chmod(0o600)  # it holds the admin's password
-        return path
+        return write_server_properties(node.data_dir / "server.properties", settings)  # 0600: the admin's password
 
     def _jvm(self, node: KafkaNode) -> list[str]:
         return jvm_command(self.heap, node.data_dir, self.deploy_dir)
@@ -279,9 +277,25 @@ class LocalKafkaCluster:
             node.process = None
 
     def restart(self, node: KafkaNode) -> None:
-        """Start a stopped or killed node again on its data and wait until it answers."""
+        """Start a stopped or killed node again on its data; wait until it answers and every replica is in sync.
+
+        Until its replicas have caught up, losing another node would leave partitions below
+        min.insync.replicas: a second failure is only fair once the cluster is whole again.
+        """
         node.process = self._launch(node)
         self._wait(node)
+        deadline = time.monotonic() + self.start_timeout
+        while (behind := self.under_replicated()) > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{behind} partition(s) still under-replicated after Kafka node {node.node_id} restarted"
+                )
+            time.sleep(0.5)
+
+    def under_replicated(self) -> int:
+        """How many partitions have fewer in-sync replicas than replicas."""
+        topics = self.admin_client().list_topics(timeout=20).topics.values()
+        return sum(1 for topic in topics for p in topic.partitions.values() if len(p.isrs) < len(p.replicas))
 
     def stop(self) -> None:
         """Stop every node by its PID (controlled shutdown, SIGKILL after 30 s) and drop temporary data.

@@ -124,7 +124,9 @@ def wait_for_broker(
 
 
 def write_properties(path: Path, settings: Mapping[str, str]) -> Path:
-    """Write a server.properties file of `settings`; return its path."""
+    """Write a server.properties file of `settings`, readable by its owner only (it may hold a password)."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     return path
 
@@ -144,15 +146,21 @@ def jvm_command(heap: str, data_dir: Path, deploy_dir: Path = DEPLOY_DIR) -> lis
 
 
 def format_storage(jvm: list[str], properties: Path, log_dir: Path, arguments: list[str]) -> None:
-    """Format a node's KRaft storage with `arguments` (cluster id, quorum, SCRAM users) unless it is formatted."""
+    """Format a node's KRaft storage with `arguments` (cluster id, quorum, SCRAM users) unless it is formatted.
+
+    The arguments go to java in an argument file readable by its owner only, so a password among them
+    never shows in the process list.
+    """
     if (log_dir / "meta.properties").exists():
         return
-    fmt = subprocess.run(
-        [*jvm, "kafka.tools.StorageTool", "format", *arguments, "-c", str(properties)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    argfile = properties.with_name("format.args")
+    write_properties(argfile, {})  # created 0600 before anything is written into it
+    argfile.write_text(" ".join(f'"{word}"' for word in ["kafka.tools.StorageTool", "format", *arguments,
+                                                          "-c", str(properties)]))  # fmt: skip
+    try:
+        fmt = subprocess.run([*jvm, f"@{argfile}"], capture_output=True, text=True, check=False)
+    finally:
+        argfile.unlink(missing_ok=True)
     if fmt.returncode != 0:
         raise RuntimeError(f"formatting KRaft storage failed:\n{fmt.stdout}{fmt.stderr}")
 

@@ -94,6 +94,8 @@ def print_tokens(console: Console, tokens_json: str) -> None:
         console.print(f"  {name:<10} {scopes:<24} {token}", highlight=False, soft_wrap=True, markup=False)
 
 
+# Secrets a service gets only from its own settings, never from the environment the stack was started in.
+SECRET_NAMES = {*LEDGER_SECRETS, KAFKA_PASSWORDS, "CONSENT_KAFKA_USERNAME", "CONSENT_KAFKA_PASSWORD"}
 FACTORIES = {
     "ledger": "services.ledger.entrypoints.http.app:create_app",
     "projector": "services.projector.http:create_app",
@@ -125,7 +127,8 @@ class RunningService:
         """Start the instance (again) with its settings and wait until /health answers."""
         argv = [sys.executable, "-m", "uvicorn", "--factory", FACTORIES[self.kind], "--host", "127.0.0.1",
                 "--port", str(self.port), "--timeout-graceful-shutdown", "10"]  # fmt: skip
-        self.process = start_child(argv, log_path=self.log, env={**os.environ, **self.env})
+        inherited = {name: value for name, value in os.environ.items() if name not in SECRET_NAMES}
+        self.process = start_child(argv, log_path=self.log, env={**inherited, **self.env})  # only its own secrets
         try:
             wait_for_health(self.name, self.url, self.process, self.log)
         except BaseException:
