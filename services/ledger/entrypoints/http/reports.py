@@ -23,6 +23,7 @@ from services.ledger.entrypoints.http.commands import CommandAccepted, services_
 from services.ledger.reports import answer as answers
 from services.ledger.reports.access_report import UnknownSubjectError
 from services.ledger.reports.html import render_access_report
+from services.ledger.reports.pdf import access_report_pdf
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
 from services.platform.strict_json import StrictJsonRoute
@@ -59,7 +60,13 @@ router = APIRouter(prefix="/v1", tags=["access report"], route_class=StrictJsonR
 @router.get(
     "/subjects/{subject_id}/access-report",
     responses={
-        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        200: {
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "The report: canonical JSON, the readable document, or that document as a PDF attachment.",
+        },
         **error_responses(401, 403, 404, 422, 503, described=_WORDING),
     },
 )
@@ -68,10 +75,10 @@ def access_report(
     request: Request,
     _: Annotated[Principal, Depends(require("dpo"))],
     lang: ReportLanguage = "ru",
-    report_format: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
+    report_format: Annotated[Literal["json", "html", "pdf"], Query(alias="format")] = "json",
     as_of: Annotated[Instant | None, Query(description="The moment to report on; default now.")] = None,
 ) -> Response:
-    """The subject's access report (policy §5): canonical JSON, or the readable document in kk, ru or en."""
+    """The subject's access report (policy §5): canonical JSON, or the document in kk, ru or en as HTML or PDF."""
     wired = services_of(request)
     now = wired.clock()
     if as_of is not None and as_of > now:
@@ -79,6 +86,10 @@ def access_report(
     report = _build(wired, subject_id, as_of or now)
     if report_format == "html":
         return HTMLResponse(render_access_report(report, lang), headers={"Content-Language": lang})
+    if report_format == "pdf":
+        attachment = f'attachment; filename="access-report-{subject_id}-{lang}.pdf"'
+        headers = {"Content-Disposition": attachment, "Content-Language": lang}
+        return Response(access_report_pdf(report, lang), media_type="application/pdf", headers=headers)
     return Response(canonical_bytes(report), media_type="application/json")
 
 
