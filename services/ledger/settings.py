@@ -33,6 +33,24 @@ class LedgerSettings(ServiceSettings):
         "public key (GET /v1/commands/public-key). Without it sealed personal data is refused.",
     )
     api_tokens: str = Field(default="{}", description='JSON {"<token>": {"name": "...", "scopes": ["..."]}}.')
+    console_projector_url: str = Field(
+        default="http://127.0.0.1:8082",
+        description="The projector the console asks for checks, the requests register and expiring consents.",
+    )
+    console_projector_token: SecretStr | None = Field(
+        default=None,
+        description="A projector token with the read and dpo scopes for the console; without it the console shows "
+        "no checks and no board.",
+    )
+    console_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the console's session cookies (at least 32 characters); default: derived from the master "
+        "key, so every ledger instance accepts the others' sessions.",
+    )
+    console_session_hours: float = Field(default=8.0, gt=0, le=24, description="How long a console sign-in lasts.")
+    console_upload_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="The largest evidence bundle the console's verify form takes."
+    )
     controller_name: str = "ESPERANCE-RK LLP"
     controller_bin: str = "220240037922"
     commands_topic: str = Field(

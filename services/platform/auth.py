@@ -41,7 +41,7 @@ class TokenRegistry:
                 raise ValueError(
                     f"token {grant.get('name')!r}: at least 16 characters and scopes among {sorted(SCOPES)}"
                 )
-            self._by_digest[_digest(token)] = Principal(str(grant["name"]), frozenset(grant["scopes"]))
+            self._by_digest[token_digest(token)] = Principal(str(grant["name"]), frozenset(grant["scopes"]))
 
     @classmethod
     def from_json(cls, text: str) -> TokenRegistry:
@@ -50,10 +50,15 @@ class TokenRegistry:
 
     def principal(self, token: str) -> Principal | None:
         """The principal a token belongs to, or None."""
-        return self._by_digest.get(_digest(token))
+        return self._by_digest.get(token_digest(token))
+
+    def principal_of_digest(self, digest: str) -> Principal | None:
+        """The principal of the token with this digest (a console session keeps the digest, never the token)."""
+        return self._by_digest.get(digest)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """The SHA-256 of a token, hex: how tokens are known here."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

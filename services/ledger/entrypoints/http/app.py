@@ -18,6 +18,7 @@ from services.ledger.application.ledger import ConcurrentWriteError
 from services.ledger.bootstrap import LedgerServices, build
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.entrypoints.background import start_background
+from services.ledger.entrypoints.console import UPLOAD_PATH, close_console, install_console
 from services.ledger.entrypoints.http import commands, evidence, reports
 from services.ledger.entrypoints.relay import relay_for
 from services.ledger.settings import LedgerSettings
@@ -40,6 +41,7 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
         tasks = [writer, *start_background(wired, relay, stop)]
         yield
         await stop_tasks(tasks, stop)
+        await close_console(app)
         wired.close()
 
     app = FastAPI(
@@ -62,12 +64,14 @@ def create_app(settings: LedgerSettings | None = None, *, wired: LedgerServices 
     app.include_router(health_router("ledger", settings.kafka(), settings.ledger_store, details))
     for routes in (commands.router, reports.router, evidence.router):
         app.include_router(routes)
+    install_console(app, wired)
     add_error_handlers(app)
     guard(
         app,
         max_body_bytes=settings.max_body_bytes,
         setting="CONSENT_MAX_BODY_BYTES",
         unavailable=(*STORE_AWAY, WriterStoppedError),
+        larger={UPLOAD_PATH: settings.console_upload_max_bytes},
     )
     return app
 
