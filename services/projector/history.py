@@ -3,7 +3,8 @@
 The read models hold only the latest state; the log holds every event. `subject_events` reads one
 subject's envelopes from the topic (only the partition its key maps to, committed records only, up
 to the end offsets at the time of the call); `state_as_of` folds those the ledger had recorded by a
-moment, and `decision_as_of` answers a check as it would have been answered then (audit replay).
+moment, and `decision_as_of` answers a check as it would have been answered then (audit replay), on
+`kazakh_day` of that moment.
 Depends on schemas/ and the projector's own fold and rules, never on the ledger's code or store.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -95,6 +96,11 @@ def state_as_of(envelopes: Sequence[Envelope], subject_id: str, as_of: datetime)
     return state
 
 
+def kazakh_day(moment: datetime) -> date:
+    """The day `moment` (aware) falls on in Kazakhstan: the `today` of a check made then."""
+    return moment.astimezone(KAZAKHSTAN).date()
+
+
 def decision_as_of(envelopes: Sequence[Envelope], subject_id: str, question: Question, as_of: datetime) -> Decision:
     """The answer the check API would have given to `question` at `as_of` (its day in Kazakhstan as today)."""
-    return decide(state_as_of(envelopes, subject_id, as_of), question, as_of.astimezone(KAZAKHSTAN).date())
+    return decide(state_as_of(envelopes, subject_id, as_of), question, kazakh_day(as_of))

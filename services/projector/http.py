@@ -15,6 +15,7 @@ from services.platform.guards import guard
 from services.platform.health import health_router
 from services.platform.tasks import stop_tasks
 from services.projector.consumer import run_projector
+from services.projector.overview_routes import overview_router
 from services.projector.routes import router
 from services.projector.settings import ProjectorSettings
 from services.projector.store import ProjectionStore
@@ -47,6 +48,7 @@ def create_app(
     app.state.settings = settings
     app.include_router(health_router("projector", settings.kafka(), settings.projector_store))
     app.include_router(router())
+    app.include_router(overview_router())
     add_validation_handler(app)  # a 422 names what is wrong, never the value sent (an IIN, a phone number)
     guard(app, max_body_bytes=settings.max_body_bytes, setting="CONSENT_MAX_BODY_BYTES")
     return app

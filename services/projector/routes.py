@@ -20,8 +20,8 @@ from schemas.fields import Instant
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
 from services.platform.strict_json import StrictJsonRoute
-from services.projector.decisions import KAZAKHSTAN, Question, decide
-from services.projector.history import decision_as_of, state_as_of, subject_events
+from services.projector.decisions import Question, decide
+from services.projector.history import decision_as_of, kazakh_day, state_as_of, subject_events
 from services.projector.store import ProjectionStore
 
 BULK_CHUNK = 5000
@@ -138,7 +138,7 @@ def store_of(request: Request) -> ProjectionStore:
 def today(request: Request) -> date:
     """Today in Kazakhstan by the projector's clock."""
     now: datetime = request.app.state.clock()
-    return now.astimezone(KAZAKHSTAN).date()
+    return kazakh_day(now)
 
 
 def answer(subject_id: str, state: dict[str, Any] | None, question: Question, day: date) -> CheckAnswer:
@@ -163,7 +163,7 @@ def router() -> APIRouter:
     return api
 
 
-async def _events_of(request: Request, subject: str) -> list[Envelope]:
+async def events_of(request: Request, subject: str) -> list[Envelope]:
     """The subject's events read from consent.events.v1; 503 when the log is not reachable."""
     settings = request.app.state.settings
     try:
@@ -220,7 +220,7 @@ def _add_state(api: APIRouter) -> None:
         else:
             if as_of > request.app.state.clock():
                 raise unprocessable(("query", "as_of"), "lies in the future")
-            found = state_as_of(await _events_of(request, subject), subject, as_of)
+            found = state_as_of(await events_of(request, subject), subject, as_of)
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
         return found
@@ -271,5 +271,5 @@ def _add_audit(api: APIRouter) -> None:
         if at > request.app.state.clock():
             raise unprocessable(("query", "at"), "lies in the future")
         subject = str(asked.subject_id)
-        decision = decision_as_of(await _events_of(request, subject), subject, asked.question(), at)
+        decision = decision_as_of(await events_of(request, subject), subject, asked.question(), at)
         return CheckAnswer(subject_id=subject, **asdict(decision))

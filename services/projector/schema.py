@@ -31,11 +31,14 @@ projector_offsets = Table(
     Column("topic", Text, primary_key=True), Column("partition_id", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
 )  # fmt: skip
+# consent_id, valid_until: the consent in force and its last day, when it has a term (services.projector.store).
 subject_state = Table(
     "subject_state", METADATA,
     Column("subject_id", Text, primary_key=True), Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False), Column("state", Text, nullable=False),
+    Column("consent_id", Text), Column("valid_until", Text),
 )  # fmt: skip
+Index("subject_state_valid_until", subject_state.c.valid_until)
 transfer_register = Table(
     "transfer_register", METADATA,
     Column("event_id", Text, primary_key=True),

@@ -139,9 +139,10 @@ class ProjectionStore:
         """Upsert the changed states, the transfers they added, their changed register rows and the cascade."""
         upsert(
             connection, subject_state,
-            [{"subject_id": s["subject_id"], "version": s["version"], "position": s["position"], "state": canonical(s)}
+            [{"subject_id": s["subject_id"], "version": s["version"], "position": s["position"], "state": canonical(s),
+              **_term_columns(s)}
              for _, s in changed],
-            update=("version", "position", "state"),
+            update=("version", "position", "state", "consent_id", "valid_until"),
         )  # fmt: skip
         transfers = [
             {
@@ -215,6 +216,21 @@ class ProjectionStore:
         with begin(self._engine) as connection:
             return register.withdrawal_applications_with(connection, status)
 
+    def expiring_consents(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Consents in force whose last day lies from `first` to `last` (both included), soonest first."""
+        s = subject_state.c
+        query = (
+            select(s.subject_id, s.consent_id, s.valid_until)
+            .where(s.valid_until >= first.isoformat(), s.valid_until <= last.isoformat())
+            .order_by(s.valid_until, s.subject_id)
+        )
+        with begin(self._engine) as connection:
+            rows = connection.execute(query).fetchall()
+        return [
+            {"subject_id": subject, "consent_id": consent, "valid_until": until, "event_id": consent}
+            for subject, consent, until in rows
+        ]
+
     def dump(self) -> dict[str, list[Any]]:
         """Every row of every read model, in a stable order (to compare a replay with the live store)."""
         orders = {
@@ -228,6 +244,24 @@ class ProjectionStore:
                 table.name: [list(row) for row in connection.execute(select(table).order_by(*(table.c[n] for n in by)))]
                 for table, by in orders.items()
             }
+
+
+def consent_term(state: dict[str, Any]) -> tuple[str, str] | None:
+    """The consent in force's id (its ConsentGranted) and last day, if it has a term; None otherwise.
+
+    In force: active or with a withdrawal pending, and the subject's data not erased. An expired or
+    withdrawn consent has none, and one whose day has passed before its expiry was recorded is left
+    out by the query, not here.
+    """
+    consent = state["consent"]
+    if consent is None or state["status"] not in ("active", "withdrawal_pending") or state["erased"] is not None:
+        return None
+    return None if consent["valid_until"] is None else (consent["event_id"], consent["valid_until"])
+
+
+def _term_columns(state: dict[str, Any]) -> dict[str, str | None]:
+    term = consent_term(state)
+    return {"consent_id": term[0], "valid_until": term[1]} if term else {"consent_id": None, "valid_until": None}
 
 
 def canonical(document: dict[str, Any]) -> str:

@@ -19,9 +19,9 @@ def test_migrate_upgrades_the_ledger_and_the_projector_stores_and_a_second_run_c
 
     assert first.exit_code == 0, first.output
     assert "ledger side tables: none -> 0002" in first.output
-    assert "projector read model: none -> 0001" in first.output
+    assert "projector read model: none -> 0002" in first.output
     assert second.exit_code == 0, second.output
     assert "ledger side tables: already at 0002" in second.output
-    assert "projector read model: already at 0001" in second.output
+    assert "projector read model: already at 0002" in second.output
     assert tables(ledger) == {"consent_forms", "subject_keys", "ledger_commands", "alembic_version_ledger"}
     assert "subject_state" in tables(projector)

@@ -95,9 +95,9 @@ def test_the_projector_tables_are_made_by_alembic_and_upgrading_again_changes_no
     migrations = projector_schema.MIGRATIONS
 
     assert tables(store_url) == PROJECTOR_TABLES
-    assert revision(store_url, migrations) == migrations.head() == "0001"
+    assert revision(store_url, migrations) == migrations.head() == "0002"
     assert differences(store_url, projector_schema.METADATA, migrations) == []
-    assert upgrade(store_url, "projector").startswith("projector read model: already at 0001")
+    assert upgrade(store_url, "projector").startswith("projector read model: already at 0002")
     reopened = ProjectionStore(store_url)
     assert reopened.next_offsets("t") == {0: 1, 1: 5}  # nothing was rebuilt
     reopened.close()
@@ -111,7 +111,7 @@ def test_the_ledger_and_the_projector_share_one_database_each_with_its_own_versi
     assert tables(store_url) == LEDGER_TABLES | PROJECTOR_TABLES
     assert (revision(store_url, ledger_tables.MIGRATIONS), revision(store_url, projector_schema.MIGRATIONS)) == (
         "0002",
-        "0001",
+        "0002",
     )
 
 
@@ -135,7 +135,7 @@ def test_processes_opening_the_stores_at_once_make_each_table_once(store_url: st
     assert tables(store_url) == LEDGER_TABLES | PROJECTOR_TABLES
     assert (revision(store_url, ledger_tables.MIGRATIONS), revision(store_url, projector_schema.MIGRATIONS)) == (
         "0002",
-        "0001",
+        "0002",
     )
 
 

@@ -80,7 +80,7 @@ def test_projector_offsets_and_states_of_the_previous_layout_read_after_the_upgr
     store = ProjectionStore(store_url)
 
     assert previous.tables(store_url) == before | {"alembic_version_projector"}
-    assert revision(store_url, projector_schema.MIGRATIONS) == "0001"
+    assert revision(store_url, projector_schema.MIGRATIONS) == "0002"
     assert store.next_offsets(previous.TOPIC) == previous.OFFSETS  # nothing was rebuilt: version 3 stays
     assert store.state(previous.KEPT) == previous.STATE
     assert [r["request_id"] for r in store.subject_requests(previous.KEPT)] == ["rq-0001"]
@@ -101,8 +101,8 @@ def test_a_previous_store_of_another_read_model_version_is_rebuilt_from_offset_0
     assert store.next_offsets(previous.TOPIC) == {}
     assert store.state(previous.KEPT) is None
     store.close()
-    assert revision(store_url, projector_schema.MIGRATIONS) == "0001"
-    assert upgrade(store_url, "projector").startswith("projector read model: already at 0001")
+    assert revision(store_url, projector_schema.MIGRATIONS) == "0002"
+    assert upgrade(store_url, "projector").startswith("projector read model: already at 0002")
 
 
 def test_a_store_of_events_written_before_ledger_commands_answers_repeats_of_its_old_commands(store_url: str) -> None:
