@@ -26,6 +26,9 @@ from services.platform.auth import SCOPES
 from services.platform.topology import ADMIN, LEDGER, PROJECTOR, SUBSCRIBERS, principals
 
 ALL_SCOPES_NAME = "developer"  # the name of the token with every scope
+CONSOLE_PERSON = "dpo-officer"  # signs in to the console (dpo, read); every action is recorded under this name
+CONSOLE_SERVICE = "console"  # the token the ledger's console asks the projector with
+CONSOLE_TOKEN = "CONSENT_CONSOLE_PROJECTOR_TOKEN"  # noqa: S105 - the variable's name, not a secret
 SUBSCRIBER_SYSTEMS = SUBSCRIBERS  # each confirms enforcement under its own name
 TOKENS = "CONSENT_API_TOKENS"
 KAFKA_PASSWORDS = "CONSENT_KAFKA_PASSWORDS"  # JSON {"<principal>": "<SCRAM password>"}, the admin's included
@@ -51,6 +54,7 @@ def new_token() -> str:
 def development_tokens(tokens: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """`tokens`, plus a token for each development principal that no token is named after yet."""
     wanted = {ALL_SCOPES_NAME: sorted(SCOPES)} | {system: ["consent:write"] for system in SUBSCRIBER_SYSTEMS}
+    wanted |= {CONSOLE_PERSON: ["dpo", "read"], CONSOLE_SERVICE: ["dpo", "read"]}
     named = {grant.get("name") for grant in tokens.values()}
     added = {new_token(): {"name": name, "scopes": scopes} for name, scopes in wanted.items() if name not in named}
     return {token: dict(grant) for token, grant in tokens.items()} | added
@@ -70,6 +74,12 @@ def completed(secrets: Mapping[str, str]) -> dict[str, str]:
     done[TOKENS] = orjson.dumps(development_tokens(orjson.loads(done.get(TOKENS) or "{}"))).decode()
     done[KAFKA_PASSWORDS] = orjson.dumps(kafka_passwords(orjson.loads(done.get(KAFKA_PASSWORDS) or "{}"))).decode()
     return done
+
+
+def console_token(tokens_json: str) -> str:
+    """The token named `console` in a CONSENT_API_TOKENS value: the console's, for the projector."""
+    tokens: dict[str, dict[str, Any]] = orjson.loads(tokens_json or "{}")
+    return next(token for token, grant in tokens.items() if grant.get("name") == CONSOLE_SERVICE)
 
 
 def token_table(tokens_json: str) -> list[tuple[str, str, str]]:
@@ -107,9 +117,8 @@ def write_env_files(folder: Path) -> dict[str, str]:
     secrets = completed(stored | {KAFKA_PASSWORDS: orjson.dumps(passwords).decode()})
     kafka: dict[str, str] = orjson.loads(secrets[KAFKA_PASSWORDS])
     _complete_env(paths[TOKENS_FILE], {TOKENS: secrets[TOKENS]})
-    _complete_env(
-        paths[LEDGER_FILE], {name: secrets[name] for name in LEDGER_SECRETS} | {KAFKA_PASSWORD: kafka[LEDGER]}
-    )
+    ledger = {name: secrets[name] for name in LEDGER_SECRETS} | {KAFKA_PASSWORD: kafka[LEDGER]}
+    _complete_env(paths[LEDGER_FILE], ledger | {CONSOLE_TOKEN: console_token(secrets[TOKENS])})
     _complete_env(paths[PROJECTOR_FILE], {KAFKA_PASSWORD: kafka[PROJECTOR]})
     _complete_env(paths[BROKER_FILE], broker_env(kafka[ADMIN]))
     _complete_env(paths[KAFKA_FILE], {scram_password_variable(name): kafka[name] for name in names})

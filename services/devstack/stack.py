@@ -32,7 +32,15 @@ from services.devstack.cluster import LocalKafkaCluster
 from services.devstack.kafka import LocalKafka, provide_kafka
 from services.devstack.postgres import LocalPostgres
 from services.devstack.processes import start_child, stop_child, tail, wait_for_health
-from services.devstack.secrets import KAFKA_PASSWORDS, LEDGER_SECRETS, TOKENS, completed, token_table
+from services.devstack.secrets import (
+    CONSOLE_TOKEN,
+    KAFKA_PASSWORDS,
+    LEDGER_SECRETS,
+    TOKENS,
+    completed,
+    console_token,
+    token_table,
+)
 from services.platform.kafka import KafkaAccess
 from services.platform.topology import CLUSTER_REPLICATION
 
@@ -254,8 +262,11 @@ def _services(settings: StackSettings, running: Stack, stack_dir: Path) -> list[
             stores[variable] = os.environ.get(variable) or running.postgres.create_database(kind)
         else:
             stores[variable] = os.environ.get(variable, f"sqlite:///{stack_dir / kind}.sqlite3")
-    ledger_env = {**common, **{name: secrets[name] for name in LEDGER_SECRETS}, "CONSENT_LEDGER_STORE": stores[
-        "CONSENT_LEDGER_STORE"]}  # fmt: skip
+    ledger_env = {
+        **common, **{name: secrets[name] for name in LEDGER_SECRETS}, "CONSENT_LEDGER_STORE": stores[
+        "CONSENT_LEDGER_STORE"], "CONSENT_CONSOLE_PROJECTOR_URL": f"http://127.0.0.1:{settings.projector_port}",
+        CONSOLE_TOKEN: console_token(secrets[TOKENS]),
+    }  # fmt: skip
     projector_env = {**common, "CONSENT_PROJECTOR_STORE": stores["CONSENT_PROJECTOR_STORE"]}
     instances = []
     for kind, count, port, own in (

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from services.devstack.manifests.text import yaml_file
-from services.devstack.secrets import LEDGER_SECRETS, TOKENS
+from services.devstack.secrets import CONSOLE_TOKEN, LEDGER_SECRETS, TOKENS
 from services.platform.topology import (
     ADMIN,
     CLUSTER_MIN_INSYNC,
@@ -126,6 +126,10 @@ def service_env(service: str) -> dict[str, str | dict[str, Any]]:
     }
     if service == LEDGER:
         env |= {name: _from_secret(LEDGER_KEYS_SECRET, name) for name in LEDGER_SECRETS}
+        env |= {  # the console asks the projector for checks and the requests board with a token of its own
+            "CONSENT_CONSOLE_PROJECTOR_URL": f"http://consent-{PROJECTOR}:8080",
+            CONSOLE_TOKEN: _from_secret(TOKENS_SECRET, CONSOLE_TOKEN),
+        }
     return env
 
 

@@ -13,7 +13,7 @@ import logging
 from typing import Annotated, Any, get_origin
 from uuid import UUID
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi import Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from services.ledger.application.registry import REGISTRY
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
 from services.ledger.entrypoints.console.pages import render_subject, to
 from services.ledger.entrypoints.console.rendering import console_router
-from services.ledger.entrypoints.console.session import PREFIX, Acting, SignedIn, Viewer
+from services.ledger.entrypoints.console.session import Acting, SignedIn, Viewer
 from services.ledger.entrypoints.http.commands import group_of, services_of
 from services.ledger.reports import answer as answers
 from services.ledger.reports.access_report import UnknownSubjectError
@@ -77,7 +77,7 @@ def _is_list(model: type[c.Command], name: str) -> bool:
 
 
 @router.post("/subjects/{subject_id}/commands/{name}")
-async def send_command(request: Request, subject_id: UUID, name: str, person: Acting) -> HTMLResponse | Response:
+async def send_command(request: Request, subject_id: UUID, name: str, person: Acting) -> Response:
     """Send the command `name` of the registry for the subject, as the person; the subject page shows the outcome."""
     may_act(person)
     spec = ACTIONS.get(name)
@@ -120,7 +120,7 @@ def _refused_by(error: Exception) -> dict[str, str]:
 @router.post("/subjects/{subject_id}/requests/{request_id}/report")
 async def answer_with_report(
     request: Request, subject_id: UUID, request_id: str, person: Acting, command_id: Annotated[str, Form()]
-) -> HTMLResponse | Response:
+) -> Response:
     """Answer an open access request with the subject's access report as of now (recorded as the answer's ref)."""
     may_act(person)
     wired = services_of(request)

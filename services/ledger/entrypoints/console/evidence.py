@@ -20,16 +20,17 @@ from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile, status
+from fastapi import Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from schemas.evidence_verifier import verify_bundle
+from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import LedgerServices
 from services.ledger.entrypoints.console.actions import may_act
 from services.ledger.entrypoints.console.pages import moment_asked, to
 from services.ledger.entrypoints.console.rendering import console_router, page
-from services.ledger.entrypoints.console.session import PREFIX, Acting, SignedIn
+from services.ledger.entrypoints.console.session import Acting, SignedIn
 from services.ledger.entrypoints.http.commands import services_of
 from services.ledger.evidence.bundle import BundleSummary, Scope, write_bundle
 
@@ -81,15 +82,12 @@ class Builds:
         build_id = secrets.token_urlsafe(12)
         total = wired.ledger.recorder.max_notification_id() or 0
         build = self._builds[build_id] = Build(scope, Path(tempfile.mkdtemp(prefix="console-evidence-")), total)
-        task = asyncio.create_task(self._run(wired, build), name=f"console-bundle-{build_id}")
+        task = asyncio.create_task(self._run(wired, wired.signing_key, build), name=f"console-bundle-{build_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return build_id
 
-    async def _run(self, wired: LedgerServices, build: Build) -> None:
-        key = wired.signing_key
-        assert key is not None  # checked by start()
-
+    async def _run(self, wired: LedgerServices, key: SigningKey, build: Build) -> None:
         def advance(read: int) -> None:
             build.read += read
 
@@ -133,6 +131,7 @@ def evidence(request: Request, person: SignedIn, subject_id: UUID | None = None)
 async def start_bundle(
     request: Request,
     person: Acting,
+    *,
     kind: Annotated[str, Form(pattern="^(subject|range|all)$")],
     subject_id: Annotated[str, Form()] = "",
     start: Annotated[str, Form(alias="from")] = "",
@@ -184,7 +183,7 @@ async def verify(request: Request, person: Acting, bundle: UploadFile) -> HTMLRe
         def check() -> object:
             with path.open("wb") as copy:
                 shutil.copyfileobj(bundle.file, copy, COPY_CHUNK)
-            return verify_bundle(path, key.public())
+            return verify_bundle(path, key.public)
 
         verdict = await run_in_threadpool(check)
     log.info("console: a bundle was verified by %s: %s", person.name, str(verdict)[:80])

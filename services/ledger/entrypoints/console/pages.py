@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from schemas import commands as c
 from services.ledger.adapters.projector import Projector, ProjectorError
 from services.ledger.application.identity import Identifier
 from services.ledger.bootstrap import LedgerServices
@@ -34,9 +35,24 @@ from services.ledger.reports.texts import LANGUAGES
 router = console_router()
 EXPIRING_WITHIN_DAYS = 30
 WITHDRAWALS_WITHIN_DAYS = 14
-PURPOSES = ("loyalty", "delivery_and_service", "marketing", "contract", "analysis", "promotions",
-            "contact_centre", "legal_duties")  # fmt: skip
-CHANNELS = ("sms", "email", "phone", "post", "other")
+PURPOSES, CHANNELS = get_args(c.PURPOSES), get_args(c.CHANNELS)
+
+
+def _codes(model: type[c.Command], name: str) -> tuple[str, ...]:
+    """The codes a command's field takes (its Literal), read from the contract."""
+    return get_args(model.model_fields[name].annotation)
+
+
+# The vocabularies the action forms offer, from the command models themselves.
+CHOICES = {
+    "categories": get_args(c.CATEGORIES),
+    "block_ground": _codes(c.BlockPersonalData, "ground"),
+    "unblock_ground": _codes(c.UnblockPersonalData, "ground"),
+    "refusal_reason": _codes(c.RefuseWithdrawal, "reason"),
+    "erasure_ground": _codes(c.ErasePersonalData, "ground"),
+    "requested_by": _codes(c.ErasePersonalData, "requested_by"),
+    "request_kind": _codes(c.ReceiveSubjectRequest, "kind"),
+}
 
 
 def projector_of(request: Request) -> Projector:
@@ -71,9 +87,7 @@ def _sign_in_page(request: Request, status_code: int, problem: str | None) -> HT
     """The sign-in form, its CSRF token kept in a cookie of its own until there is a session."""
     csrf = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
     after = request.query_params.get("next") or "/"
-    response = page(
-        request, None, "sign_in.html.j2", status_code=status_code, csrf=csrf, problem=problem, after=after
-    )
+    response = page(request, None, "sign_in.html.j2", status_code=status_code, csrf=csrf, problem=problem, after=after)
     set_cookie(response, request, SIGN_IN_COOKIE, csrf, 3600)
     return response
 
@@ -169,7 +183,7 @@ async def render_subject(
     return page(
         request, person, "subject.html.j2", status_code=status_code, subject=found, refusal=refusal,
         done=done or request.query_params.get("done"), today=kazakh_day(wired.clock()).isoformat(),
-        report_languages=LANGUAGES,
+        report_languages=LANGUAGES, choices=CHOICES,
     )  # fmt: skip
 
 
@@ -177,9 +191,7 @@ async def render_subject(
 
 
 @router.get("/requests")
-async def board(
-    request: Request, person: SignedIn, kind: str | None = None, overdue: bool = False
-) -> HTMLResponse:
+async def board(request: Request, person: SignedIn, kind: str | None = None, overdue: bool = False) -> HTMLResponse:
     """Every open request with its due date and working days left, overdue first; withdrawals and expiring consents."""
     projector, today = projector_of(request), kazakh_day(services_of(request).clock())
     problem, requests, withdrawals, expiring = None, [], [], []
@@ -209,6 +221,7 @@ async def board(
 async def check(
     request: Request,
     person: SignedIn,
+    *,
     subject_id: UUID | None = None,
     system: str = "marketing",
     purpose: str = "marketing",

@@ -7,6 +7,7 @@ report a subject receives use the same words. Times are shown in Almaty time.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -95,13 +96,15 @@ def day(value: str | date | None) -> str:
     return value if isinstance(value, str) else value.isoformat()
 
 
-def page(request: Request, viewer: Viewer | None, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request, viewer: Viewer | None, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     """The page `template` in the viewer's language, with the console's security headers."""
     lang = viewer.lang if viewer else language(request)
     words = Words(lang)
     html = _templates.get_template(template).render(
         request=request, viewer=viewer, t=words, lang=lang, langs=LANGS, prefix=PREFIX, moment=moment, day=day,
-        switch=lambda code: _with_lang(request, code), **context,
+        switch=lambda code: _with_lang(request, code), nonce=secrets.token_hex(6), **context,
     )  # fmt: skip
     response = HTMLResponse(html, status_code=status_code, headers={**SECURITY_HEADERS, "Content-Language": lang})
     if request.query_params.get("lang") in LANGS:
@@ -127,7 +130,8 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except NotSignedInError:
                 if request.method == "GET":
-                    return RedirectResponse(f"{PREFIX}/sign-in?{urlencode({'next': request.url.path})}", 303)
+                    asked = {"next": request.url.path} | {k: v for k, v in request.query_params.items() if k == "lang"}
+                    return RedirectResponse(f"{PREFIX}/sign-in?{urlencode(asked)}", 303)
                 return page(request, None, "refused.html.j2", status_code=401, problem="sign_in.required")
             except HTTPException as error:
                 return page(request, None, "refused.html.j2", status_code=error.status_code, problem=str(error.detail))

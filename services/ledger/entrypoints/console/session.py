@@ -94,9 +94,7 @@ class Sessions:
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
     """A console cookie: HttpOnly, SameSite=Strict, for /console only, Secure over TLS."""
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    response.set_cookie(
-        name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict", secure=secure
-    )
+    response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict", secure=secure)
 
 
 def sign_out(response: Response) -> None:
@@ -108,12 +106,12 @@ def language(request: Request) -> Lang:
     """The pages' language: ?lang=, else the one chosen before (a cookie), else the browser's, else Russian."""
     for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
         if asked in LANGS:
-            return asked  # type: ignore[return-value]  # narrowed by the membership test
+            return asked
     accepted = request.headers.get("accept-language", "")
     for part in accepted.split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGS:
-            return code  # type: ignore[return-value]
+            return code
     return "ru"
 
 
