@@ -19,7 +19,7 @@ import shutil
 import time
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 from pypdf import PdfReader
 
@@ -46,8 +47,11 @@ TOKENS = {
 }
 PHONE = "+7 701 000 0042"  # synthetic
 KAZAKH_SECTIONS = ("Компания", "Дербес деректерді өңдеу туралы мәліметтер")
+AXE = Axe()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test installs it)"
+)
 
 
 def bearer(name: str) -> dict[str, str]:
@@ -96,6 +100,7 @@ async def stack(kafka_bootstrap: str, new_topic: NewTopicFactory, tmp_path: Path
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless, launched by path (Playwright's own download is not reachable here)."""
+    assert CHROMIUM, "Debian's chromium is not installed: scripts/test installs it (apt-get install chromium)"
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
@@ -103,10 +108,10 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def shots(tmp_path: Path) -> Iterator[Path]:
+def shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("CONSENT_CONSOLE_SCREENSHOTS") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    yield folder
+    return folder
 
 
 def record_consent_and_opt_out(ledger: str) -> str:
@@ -213,14 +218,17 @@ async def test_a_dpo_answers_a_request_with_a_pdf_verifies_evidence_and_erases_i
     text = "".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
     assert HEADINGS["kk"] in text
     assert all(heading in text for heading in KAZAKH_SECTIONS)
-    print(f"sign-in to downloaded PDF: {seconds_to_pdf:.1f} s")  # noqa: T201 - a figure for the closing note
+    print(f"sign-in to downloaded PDF: {seconds_to_pdf:.1f} s")
 
     # Screenshots in the three languages, before the erasure.
     check = f"{stack.ledger}/console/check?subject_id={subject}&system=marketing&purpose=marketing&channel=sms"
+    # Each page is checked by axe-core (WCAG 2.1 A and AA: labels, contrast, landmarks) in each language.
     for lang in ("kk", "ru", "en"):
         for name, url in (("subject", subject_url), ("board", board), ("check", check)):
             await page.goto(f"{url}{'&' if '?' in url else '?'}lang={lang}")
             await page.screenshot(path=shots / f"{name}-{lang}.png", full_page=True)
+            found = await AXE.run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+            assert found.violations_count == 0, f"{name} in {lang}:\n{found.generate_report()}"
     await expect(page.locator(".answer")).to_contain_text("opted_out")
     await page.goto(f"{stack.ledger}/console/?lang=en")
 
@@ -242,7 +250,9 @@ async def test_a_dpo_answers_a_request_with_a_pdf_verifies_evidence_and_erases_i
     with zipfile.ZipFile(bundle) as original, zipfile.ZipFile(tampered, "w") as copy:
         for member in original.infolist():
             data = original.read(member)
-            copy.writestr(member, data.replace(b'"actor":"tablet"', b'"actor":"tablex"', 1) if member.filename == EVENTS else data)
+            copy.writestr(
+                member, data.replace(b'"actor":"tablet"', b'"actor":"tablex"', 1) if member.filename == EVENTS else data
+            )
     await page.set_input_files("#v-bundle", tampered)
     await page.click("form[action='/console/evidence/verify'] button[type=submit]")
     await expect(page.locator("#verdict")).to_contain_text("NOT verified")

@@ -25,10 +25,10 @@ from services.ledger.application.commands import Submitted
 from services.ledger.application.ledger import ConcurrentWriteError
 from services.ledger.application.registry import REGISTRY
 from services.ledger.domain.errors import InvalidCommandError, RuleViolationError
+from services.ledger.entrypoints.app_state import group_of, services_of
 from services.ledger.entrypoints.console.pages import render_subject, to
 from services.ledger.entrypoints.console.rendering import console_router
 from services.ledger.entrypoints.console.session import Acting, SignedIn, Viewer
-from services.ledger.entrypoints.http.commands import group_of, services_of
 from services.ledger.reports import answer as answers
 from services.ledger.reports.access_report import UnknownSubjectError
 from services.ledger.reports.html import render_access_report

@@ -27,11 +27,11 @@ from starlette.concurrency import run_in_threadpool
 from schemas.evidence_verifier import verify_bundle
 from services.ledger.adapters.signing import SigningKey
 from services.ledger.bootstrap import LedgerServices
+from services.ledger.entrypoints.app_state import services_of
 from services.ledger.entrypoints.console.actions import may_act
 from services.ledger.entrypoints.console.pages import moment_asked, to
 from services.ledger.entrypoints.console.rendering import console_router, page
 from services.ledger.entrypoints.console.session import Acting, SignedIn
-from services.ledger.entrypoints.http.commands import services_of
 from services.ledger.evidence.bundle import BundleSummary, Scope, write_bundle
 
 log = logging.getLogger(__name__)

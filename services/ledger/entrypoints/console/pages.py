@@ -16,6 +16,7 @@ from services.ledger.adapters.projector import Projector, ProjectorError
 from services.ledger.application.identity import Identifier
 from services.ledger.bootstrap import LedgerServices
 from services.ledger.domain.calendar import KAZAKHSTAN, kazakh_day
+from services.ledger.entrypoints.app_state import services_of
 from services.ledger.entrypoints.console.rendering import Words, console_router, page
 from services.ledger.entrypoints.console.session import (
     CONSOLE_SCOPES,
@@ -29,7 +30,6 @@ from services.ledger.entrypoints.console.session import (
     sign_out,
 )
 from services.ledger.entrypoints.console.subject_page import subject_page, working_days_left
-from services.ledger.entrypoints.http.commands import services_of
 from services.ledger.reports.texts import LANGUAGES
 
 router = console_router()

@@ -65,6 +65,10 @@ class Words:
         text = self._texts.get(key) or TEXTS["en"][key]
         return text.format(**values) if values else text
 
+    def knows(self, key: str) -> bool:
+        """Whether the console has a label `key`."""
+        return key in TEXTS["en"]
+
     def term(self, kind: str, code: str | None) -> str:
         """A word of the policy's vocabulary (`purpose`, `loyalty`), or the code when it has none."""
         if code is None:

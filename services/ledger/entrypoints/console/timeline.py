@@ -35,7 +35,7 @@ class Row:
     version: int  # its position in the subject's chain, from 1
     recorded_at: str
     actor: str
-    channel: str  # the sender: the first part of the actor (tablet, web, contact-centre, a DPO's name)
+    channel: str | None  # the sender (tablet, web, contact-centre, a system); None for a person's own token
     what: str
     details: list[tuple[str, str]] = field(default_factory=list)
     proof: list[tuple[str, str]] = field(default_factory=list)
@@ -73,11 +73,13 @@ def event_name(envelope: Mapping[str, Any]) -> str:
 def _row(envelope: Mapping[str, Any], words: Words, erased: bool) -> Row:
     name, data = event_name(envelope), envelope["data"]
     actor = str(envelope.get("actor") or "")
+    sender = actor.split("/", 1)[0]
+    channel = sender if "/" in actor or words.knows(f"sender.{sender}") else None
     details, proof = _details(name, data, words), _proof(name, data, words)
     held = "destroyed" if erased else "encrypted"
     return Row(
         event_id=envelope["id"], type=name, version=envelope["subjectversion"],
-        recorded_at=moment(envelope["recordedat"]), actor=actor, channel=actor.split("/", 1)[0],
+        recorded_at=moment(envelope["recordedat"]), actor=actor, channel=channel,
         what=words.term("event", name), details=details, proof=proof,
         personal_data=held if envelope.get("pii") else None, hash=envelope["hash"], prevhash=envelope.get("prevhash"),
     )  # fmt: skip

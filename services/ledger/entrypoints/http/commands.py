@@ -14,12 +14,11 @@ from schemas import commands as c
 from schemas.fields import Instant
 from services.ledger.application.commands import Submitted
 from services.ledger.application.contract import to_envelope
-from services.ledger.application.group_commit import GroupCommit
 from services.ledger.application.identity import Identifier
 from services.ledger.application.registry import REGISTRY, SUBJECT, CommandSpec
 from services.ledger.application.views import subject_view
-from services.ledger.bootstrap import LedgerServices
 from services.ledger.domain.errors import InvalidCommandError
+from services.ledger.entrypoints.app_state import group_of, services_of
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable
 from services.platform.strict_json import StrictJsonRoute
@@ -65,18 +64,6 @@ _COMMAND_ANSWERS = {
     **error_responses(401, 403, 409, 413, 422, 503, described={409: _REFUSED}),
 }
 _NOTHING_RECORDED = {404: "The ledger has recorded nothing for the subject."}
-
-
-def services_of(request: Request) -> LedgerServices:
-    """The wired ledger of this app."""
-    wired: LedgerServices = request.app.state.ledger
-    return wired
-
-
-def group_of(request: Request) -> GroupCommit:
-    """The queue this app's command routes write through, in commits shared by concurrent requests."""
-    group: GroupCommit = request.app.state.group_commit
-    return group
 
 
 async def apply_command(

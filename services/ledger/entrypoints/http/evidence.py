@@ -19,7 +19,7 @@ from schemas.fields import Instant
 from services.ledger.adapters.forms import Form
 from services.ledger.adapters.signing import SigningKey
 from services.ledger.domain.vocabulary import Language
-from services.ledger.entrypoints.http.commands import services_of
+from services.ledger.entrypoints.app_state import services_of
 from services.ledger.evidence.bundle import Scope, write_bundle
 from services.platform.auth import Principal, require
 from services.platform.errors import error_responses, unprocessable

@@ -19,7 +19,8 @@ from schemas import commands as c
 from schemas.envelope import canonical_bytes
 from schemas.fields import Instant
 from services.ledger.bootstrap import LedgerServices
-from services.ledger.entrypoints.http.commands import CommandAccepted, services_of
+from services.ledger.entrypoints.app_state import services_of
+from services.ledger.entrypoints.http.commands import CommandAccepted
 from services.ledger.reports import answer as answers
 from services.ledger.reports.access_report import UnknownSubjectError
 from services.ledger.reports.html import render_access_report

@@ -42,7 +42,7 @@ RU: dict[str, str] = {
     "enforced": "Исполненное событие",
     "allowed": "разрешено",
     "denied": "запрещено",
-    "by_event": "этим событием",
+    "by_event": "см. событие",
     "deciding_event": "решающее событие",
     "cross_border": "трансграничная",
     "refused_by": "Отказано по правилу {rule}.",
