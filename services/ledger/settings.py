@@ -49,7 +49,7 @@ class LedgerSettings(ServiceSettings):
     )
     console_session_hours: float = Field(default=8.0, gt=0, le=24, description="How long a console sign-in lasts.")
     console_upload_max_bytes: int = Field(
-        default=2 * 1024**3, ge=1, description="The largest evidence bundle the console's verify form takes."
+        default=512 * 1024**2, ge=1, description="The largest evidence bundle the console's verify form takes."
     )
     controller_name: str = "ESPERANCE-RK LLP"
     controller_bin: str = "220240037922"

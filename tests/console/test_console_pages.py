@@ -339,3 +339,23 @@ def test_an_unknown_subject_page_says_nothing_is_recorded(console: TestClient) -
     answer = console.get(f"/console/subjects/{uuid4()}")
     assert answer.status_code == 404
     assert "recorded nothing about this person" in answer.text
+
+
+def test_an_upload_without_a_session_is_refused(console: TestClient) -> None:
+    answer = console.post("/console/evidence/verify", data={"csrf": "x"}, files={"bundle": ("b.zip", b"0" * 1024)})
+    assert answer.status_code == 401
+
+
+def test_an_unknown_kind_of_identifier_is_told_not_crashed_on(console: TestClient) -> None:
+    csrf = signed_in(console)
+    answer = console.post("/console/find", data={"csrf": csrf, "identifier": "passport", "value": "N1"})
+    assert answer.status_code == 422
+
+
+def test_the_board_filtered_by_every_kind_shows_every_request(console: TestClient, projector: FakeProjector) -> None:
+    projector.requests = [
+        {"subject_id": SUBJECT, "request_id": "rq-1", "kind": "access", "received_on": "2026-05-04",
+         "due_on": "2026-05-07", "entered_late_by_days": 0, "effective_on": None},
+    ]  # fmt: skip
+    signed_in(console)
+    assert "rq-1" in console.get("/console/requests?kind=").text.split("<caption>", 1)[1]

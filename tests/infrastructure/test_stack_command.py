@@ -111,7 +111,7 @@ def test_the_stack_serves_every_part_and_ctrl_c_stops_them_all(tmp_path: Path) -
         assert by_name[name] in printed
 
 
-def test_an_older_stacks_secrets_are_kept_and_gain_one_token_per_subscriber_system(
+def test_an_older_stacks_secrets_are_kept_and_gain_the_tokens_of_the_subscribers_and_the_console(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("MASTER_KEY", "IDENTITY_SECRET", "SIGNING_KEY", "SEALING_KEY"):
@@ -136,7 +136,10 @@ def test_an_older_stacks_secrets_are_kept_and_gain_one_token_per_subscriber_syst
     assert secrets == {name: value for name, value in older.items() if name != "CONSENT_API_TOKENS"}
     assert tokens.items() >= developer.items()  # the token a developer already uses still works
     added = sorted((grant["name"], grant["scopes"]) for token, grant in tokens.items() if token not in developer)
-    assert added == [("delivery", ["consent:write"]), ("loyalty", ["consent:write"]), ("marketing", ["consent:write"])]
+    assert added == [
+        ("console", ["dpo", "read"]), ("delivery", ["consent:write"]), ("dpo-officer", ["dpo", "read"]),
+        ("loyalty", ["consent:write"]), ("marketing", ["consent:write"]),
+    ]  # fmt: skip
     assert orjson.loads(orjson.loads((tmp_path / "secrets.json").read_bytes())["CONSENT_API_TOKENS"]) == tokens
     assert orjson.loads(development_secrets(tmp_path)["CONSENT_API_TOKENS"]) == tokens  # the next start adds none
 

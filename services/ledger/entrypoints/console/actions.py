@@ -35,6 +35,7 @@ from services.ledger.reports.html import render_access_report
 from services.ledger.reports.pdf import access_report_pdf
 
 log = logging.getLogger(__name__)
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:._/@+-]{0,127}$"  # schemas.commands.REF
 router = console_router()
 
 # The commands a person sends from the console, by name (each an entry of the registry).
@@ -47,7 +48,9 @@ ACTIONS = {
         c.RejectSubjectRequest,
     }
 }  # fmt: skip
-_NOT_FIELDS = frozenset({"csrf", "confirm"})  # form fields that are the console's, not the command's
+# Form fields that are the console's, and command fields the console never takes from a form (the actor is
+# the person, the moment is now, the subject is the page's).
+_NOT_FIELDS = frozenset({"csrf", "confirm", "actor", "occurred_at", "correlation_id", "causation_id", "subject_id"})
 
 
 def may_act(person: Viewer) -> None:
@@ -117,9 +120,13 @@ def _refused_by(error: Exception) -> dict[str, str]:
     return _refusal("concurrent_write", None, str(error))
 
 
-@router.post("/subjects/{subject_id}/requests/{request_id}/report")
+@router.post("/subjects/{subject_id}/answers-with-report")
 async def answer_with_report(
-    request: Request, subject_id: UUID, request_id: str, person: Acting, command_id: Annotated[str, Form()]
+    request: Request,
+    subject_id: UUID,
+    person: Acting,
+    request_id: Annotated[str, Form(pattern=REF_PATTERN)],
+    command_id: Annotated[str, Form(pattern=REF_PATTERN)],
 ) -> Response:
     """Answer an open access request with the subject's access report as of now (recorded as the answer's ref)."""
     may_act(person)
@@ -131,6 +138,8 @@ async def answer_with_report(
         )  # fmt: skip
     except RuleViolationError as error:
         return await render_subject(request, person, subject_id, refusal=_refusal(error.rule, None, error.message))
+    except (InvalidCommandError, SubjectErasedError, ConcurrentWriteError) as error:
+        return await render_subject(request, person, subject_id, refusal=_refused_by(error))
     except UnknownSubjectError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject") from None
     return to(f"/subjects/{subject_id}?done=AnswerWithAccessReport")
@@ -152,7 +161,8 @@ def access_report(
     except UnknownSubjectError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject") from None
     log.info("console: access report of %s shown to %s", subject_id, person.name)
-    headers = {"Content-Language": lang, "Cache-Control": "no-store"}
+    headers = {"Content-Language": lang, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+               "X-Frame-Options": "DENY"}  # fmt: skip
     if report_format == "pdf":
         name = f"access-report-{subject_id}-{lang}.pdf"
         headers["Content-Disposition"] = f'attachment; filename="{name}"'

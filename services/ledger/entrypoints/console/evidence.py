@@ -1,10 +1,11 @@
 """Evidence from the console: build a signed bundle (one subject, a range, everything) with progress; verify an upload.
 
-A bundle is built in the background by the same `write_bundle` as `consent-ledger bundle` and
-GET /v1/evidence/bundle; its page shows how many of the ledger's events have been read and refreshes
-itself until the bundle is ready to download. Builds are kept by this ledger instance for an hour.
-An uploaded bundle is checked by the offline verifier (schemas.evidence_verifier) with this ledger's
-public key, and the page says "verified" or names the first problem.
+A bundle is built in the background by the same `write_bundle` as `consent-ledger bundle` and GET
+/v1/evidence/bundle; its page shows how many of the ledger's events have been read and refreshes itself
+until the bundle is ready to download. This ledger instance builds at most two at a time and keeps each
+for an hour (removed when its bundles are next looked at after that). An uploaded bundle is checked by the
+offline verifier (schemas.evidence_verifier) with this ledger's public key, and the page says "verified"
+or names the first problem.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Form, HTTPException, Request, UploadFile, status
+from fastapi import Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from schemas.evidence_verifier import verify_bundle
 from services.ledger.adapters.signing import SigningKey
@@ -37,6 +39,7 @@ from services.ledger.evidence.bundle import BundleSummary, Scope, write_bundle
 log = logging.getLogger(__name__)
 router = console_router()
 KEPT_SECONDS = 3600
+MAX_BUILDING = 2  # bundles built at once by one instance: each reads the whole store
 COPY_CHUNK = 1024 * 1024
 
 
@@ -69,18 +72,23 @@ class Builds:
 
     def get(self, build_id: str) -> Build:
         """The build `build_id`, or 404."""
+        self._forget_old()
         found = self._builds.get(build_id)
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such bundle here (kept an hour, on this instance)")
         return found
 
-    def start(self, wired: LedgerServices, scope: Scope) -> str:
+    async def start(self, wired: LedgerServices, scope: Scope) -> str:
         """Start building the bundle of `scope`; its id."""
         self._forget_old()
         if wired.signing_key is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "CONSENT_LEDGER_SIGNING_KEY is not set")
+        if sum(build.summary is None and build.problem is None for build in self._builds.values()) >= MAX_BUILDING:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS, "bundles are being built: try again when one is done"
+            )
         build_id = secrets.token_urlsafe(12)
-        total = wired.ledger.recorder.max_notification_id() or 0
+        total = await run_in_threadpool(wired.ledger.recorder.max_notification_id) or 0
         build = self._builds[build_id] = Build(scope, Path(tempfile.mkdtemp(prefix="console-evidence-")), total)
         task = asyncio.create_task(self._run(wired, wired.signing_key, build), name=f"console-bundle-{build_id}")
         self._tasks.add(task)
@@ -149,7 +157,7 @@ async def start_bundle(
     except ValueError as error:
         return page(request, person, "evidence.html.j2", status_code=422, subject_id=None, verdict=None,
                     problem=str(error))  # fmt: skip
-    build_id = builds_of(request).start(services_of(request), scope)
+    build_id = await builds_of(request).start(services_of(request), scope)
     log.info("console: evidence bundle %s (%s) started by %s", build_id, scope.kind, person.name)
     return to(f"/evidence/bundles/{build_id}")
 
@@ -172,11 +180,17 @@ def download_bundle(request: Request, build_id: str, person: SignedIn) -> FileRe
 
 
 @router.post("/evidence/verify")
-async def verify(request: Request, person: Acting, bundle: UploadFile) -> HTMLResponse:
-    """Check an uploaded bundle with the offline verifier and this ledger's public key."""
+async def verify(request: Request, person: Acting) -> HTMLResponse:
+    """Check an uploaded bundle with the offline verifier and this ledger's public key.
+
+    The upload is read only after the session and its CSRF token are checked (the form is parsed then).
+    """
     key = services_of(request).signing_key
     if key is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "CONSENT_LEDGER_SIGNING_KEY is not set")
+    bundle = (await request.form()).get("bundle")
+    if not isinstance(bundle, UploadFile):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "choose a bundle (ZIP) to upload")
     with tempfile.TemporaryDirectory(prefix="console-verify-") as folder:
         path = Path(folder) / "bundle.zip"
 

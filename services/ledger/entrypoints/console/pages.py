@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timedelta
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from fastapi import Form, Query, Request
@@ -133,7 +133,7 @@ def home(request: Request, person: SignedIn) -> HTMLResponse:
 async def find(
     request: Request,
     person: Acting,
-    identifier: Annotated[str, Form()],
+    identifier: Annotated[Literal["phone", "iin", "card", "subject_id"], Form()],
     value: Annotated[str, Form(max_length=64)],
 ) -> Response:
     """The subject page of a person known by IIN, phone or card number (through the HMAC id) or by subject id."""
@@ -179,7 +179,9 @@ async def render_subject(
     if moment is not None and moment > wired.clock():
         moment, refusal = None, {"rule": "in_the_future", "field": "at", "message": ""}
     found = await subject_page(wired, projector_of(request), subject_id, moment, Words(person.lang))
-    status_code = 409 if refusal else (200 if found.found or moment else 404)
+    status_code = (422 if refusal["rule"] in {"invalid", "in_the_future"} else 409) if refusal else 200
+    if not found.found and not refusal:
+        status_code = 404
     return page(
         request, person, "subject.html.j2", status_code=status_code, subject=found, refusal=refusal,
         done=done or request.query_params.get("done"), today=kazakh_day(wired.clock()).isoformat(),
@@ -193,6 +195,7 @@ async def render_subject(
 @router.get("/requests")
 async def board(request: Request, person: SignedIn, kind: str | None = None, overdue: bool = False) -> HTMLResponse:
     """Every open request with its due date and working days left, overdue first; withdrawals and expiring consents."""
+    kind = kind or None  # "every kind"
     projector, today = projector_of(request), kazakh_day(services_of(request).clock())
     problem, requests, withdrawals, expiring = None, [], [], []
     try:

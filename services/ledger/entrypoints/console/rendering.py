@@ -7,6 +7,7 @@ report a subject receives use the same words. Times are shown in Almaty time.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import date, datetime
@@ -117,7 +118,10 @@ def page(
 
 
 def _with_lang(request: Request, code: str) -> str:
-    """The same page in another language."""
+    """The same page in another language; after a form, the page it was sent from (its subject's, or the start)."""
+    if request.method != "GET":
+        subject = re.match(rf"{PREFIX}/subjects/[0-9a-f-]+", request.url.path)
+        return f"{subject.group(0) if subject else PREFIX + '/'}?lang={code}"
     query: Mapping[str, str] = {**request.query_params, "lang": code}
     return f"{request.url.path}?{urlencode(query)}"
 

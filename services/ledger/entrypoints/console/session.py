@@ -64,9 +64,11 @@ class Sessions:
             key = secret.get_secret_value()
             if len(key) < 32:
                 raise ValueError("CONSENT_CONSOLE_SESSION_SECRET must be at least 32 characters")
-        else:
-            master = settings.ledger_master_key.get_secret_value() if settings.ledger_master_key else ""
-            key = hmac.new(master.encode(), b"consent-ledger console sessions", hashlib.sha256).hexdigest()
+        elif settings.ledger_master_key is not None:
+            master = settings.ledger_master_key.get_secret_value().encode()
+            key = hmac.new(master, b"consent-ledger console sessions", hashlib.sha256).hexdigest()
+        else:  # never a key anyone could compute
+            raise ValueError("the console needs CONSENT_CONSOLE_SESSION_SECRET or CONSENT_LEDGER_MASTER_KEY")
         self._signer = URLSafeTimedSerializer(key, salt="console-session")
         self._max_age = int(settings.console_session_hours * 3600)
 
