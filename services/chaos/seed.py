@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.commands import COMMANDS
 from services.ledger.bootstrap import build
+from services.ledger.domain.calendar import kazakh_day
 from services.ledger.settings import LedgerSettings
 
 ACTOR = "chaos-seed"
@@ -30,7 +31,7 @@ def seed_due_withdrawals(ledger_env: Mapping[str, str], count: int) -> list[str]
     try:
         for number in range(count):
             subject = uuid.uuid4()
-            for body in _history(str(subject), number, then.date().isoformat()):
+            for body in _history(str(subject), number, kazakh_day(then).isoformat()):  # the consent's own day
                 command = COMMANDS.validate_python(body)
                 wired.commands.handle(subject, command, actor=ACTOR, now=then)
             subjects.append(str(subject))
