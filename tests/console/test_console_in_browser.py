@@ -234,7 +234,6 @@ async def test_a_dpo_answers_a_request_with_a_pdf_verifies_evidence_and_erases_i
     assert all(heading in text for heading in KAZAKH_SECTIONS)
     print(f"sign-in to downloaded PDF: {seconds_to_pdf:.1f} s")
 
-
     # Build the subject's bundle (progress, then the download) and verify it by upload.
     await page.goto(subject_url)
     await page.click("form[action='/console/evidence/bundles'] button[type=submit]")
