@@ -359,3 +359,26 @@ def test_the_board_filtered_by_every_kind_shows_every_request(console: TestClien
     ]  # fmt: skip
     signed_in(console)
     assert "rq-1" in console.get("/console/requests?kind=").text.split("<caption>", 1)[1]
+
+
+def test_signing_in_leads_back_to_the_page_asked_for_with_its_query(console: TestClient) -> None:
+    asked = console.get(f"/console/subjects/{SUBJECT}?at=2026-05-04T12:00:00", follow_redirects=False)
+    form = console.get(asked.headers["location"])
+    answer = console.post(
+        "/console/sign-in",
+        data={
+            "token": TOKENS["dpo"][0],
+            "csrf": csrf_of(form.text),
+            "next": f"/console/subjects/{SUBJECT}?at=2026-05-04T12:00:00",
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == f"/console/subjects/{SUBJECT}?at=2026-05-04T12:00:00"
+    assert 'name="next" value="/console/subjects/' in form.text
+
+
+def test_a_refusal_page_keeps_the_sign_out_of_the_person_signed_in(console: TestClient) -> None:
+    signed_in(console, "auditor")
+    answer = console.get(f"/console/subjects/{SUBJECT}/report?format=pdf&lang=kk")
+    assert answer.status_code == 403
+    assert "/console/sign-out" in answer.text

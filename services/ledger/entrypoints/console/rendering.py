@@ -29,6 +29,7 @@ from services.ledger.entrypoints.console.session import (
     NotSignedInError,
     Viewer,
     language,
+    sessions_of,
     set_cookie,
 )
 from services.ledger.entrypoints.console.texts import TEXTS
@@ -137,17 +138,29 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except NotSignedInError:
-                if request.method == "GET":
-                    asked = {"next": request.url.path} | {k: v for k, v in request.query_params.items() if k == "lang"}
+                if request.method == "GET":  # back to the page asked for, its query included, once signed in
+                    after = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
+                    asked = {"next": after} | {k: v for k, v in request.query_params.items() if k == "lang"}
                     return RedirectResponse(f"{PREFIX}/sign-in?{urlencode(asked)}", 303)
                 return page(request, None, "refused.html.j2", status_code=401, problem="sign_in.required")
             except HTTPException as error:
-                return page(request, None, "refused.html.j2", status_code=error.status_code, problem=str(error.detail))
+                return page(
+                    request, _signed_in(request), "refused.html.j2", status_code=error.status_code,
+                    problem=str(error.detail),
+                )  # fmt: skip
             except RequestValidationError as error:
                 where = ", ".join(".".join(map(str, e["loc"][1:])) for e in error.errors())
-                return page(request, None, "refused.html.j2", status_code=422, problem=f"invalid: {where}")
+                return page(
+                    request, _signed_in(request), "refused.html.j2", status_code=422, problem=f"invalid: {where}"
+                )
 
         return route
+
+
+def _signed_in(request: Request) -> Viewer | None:
+    """The person signed in, if any: a refusal page keeps its navigation and sign-out."""
+    found = sessions_of(request).read(request, request.app.state.tokens)
+    return Viewer(found[0], found[1], language(request)) if found else None
 
 
 def console_router() -> APIRouter:
