@@ -7,17 +7,16 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from anyio import to_thread
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from schemas.fields import Instant
 from services.platform.auth import Principal, require
-from services.platform.errors import error_responses, unprocessable
+from services.platform.errors import error_responses
 from services.platform.strict_json import StrictJsonRoute
-from services.projector.history import kazakh_day, state_as_of
+from services.projector.history import kazakh_day
 from services.projector.overview import Answered, overview
-from services.projector.routes import events_of, store_of, today
+from services.projector.routes import state_at, store_of, today
 
 _DECISIONS = error_responses(
     401, 403, 404, 422, 503, described={404: "No event about the subject had been recorded by then."}
@@ -98,14 +97,8 @@ def overview_router() -> APIRouter:
     ) -> SubjectDecisions:
         """Allowed or denied and why, per purpose, marketing channel and data category, asked as system "console"."""
         subject = str(subject_id)
-        if at is None:
-            state, day = await to_thread.run_sync(store_of(request).state, subject), today(request)
-        else:
-            if at > request.app.state.clock():
-                raise unprocessable(("query", "at"), "lies in the future")
-            state, day = state_as_of(await events_of(request, subject), subject, at), kazakh_day(at)
-        if state is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
+        state = await state_at(request, subject, at, "at")
+        day = today(request) if at is None else kazakh_day(at)
         found = overview(state, day)
         return SubjectDecisions(
             subject_id=subject, at=at, today=day,

@@ -214,16 +214,21 @@ def _add_state(api: APIRouter) -> None:
         as_of: Annotated[Instant | None, Query(description="Rebuild it from the log as it stood then.")] = None,
     ) -> dict[str, Any]:
         """The subject's consent state now (the read model), or at a past moment rebuilt from consent.events.v1."""
-        subject = str(subject_id)  # the lowercase text of the UUID: the record key
-        if as_of is None:
-            found = await to_thread.run_sync(store_of(request).state, subject)
-        else:
-            if as_of > request.app.state.clock():
-                raise unprocessable(("query", "as_of"), "lies in the future")
-            found = state_as_of(await events_of(request, subject), subject, as_of)
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
-        return found
+        return await state_at(request, str(subject_id), as_of, "as_of")
+
+
+async def state_at(request: Request, subject: str, moment: datetime | None, query: str) -> dict[str, Any]:
+    """The subject's state now (the read model) or at `moment` (rebuilt from the log; the query field `query`
+    in the future is 422); 404 when no event about the subject had been recorded by then."""
+    if moment is None:
+        found = await to_thread.run_sync(store_of(request).state, subject)
+    else:
+        if moment > request.app.state.clock():
+            raise unprocessable(("query", query), "lies in the future")
+        found = state_as_of(await events_of(request, subject), subject, moment)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no event about this subject had been recorded by then")
+    return found
 
 
 def _add_register(api: APIRouter) -> None:

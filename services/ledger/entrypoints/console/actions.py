@@ -50,6 +50,9 @@ ACTIONS = {
 }  # fmt: skip
 # Form fields that are the console's, and command fields the console never takes from a form (the actor is
 # the person, the moment is now, the subject is the page's).
+# What a command may be refused with: each shown on the subject page (services.ledger.entrypoints.http.app
+# answers the same ones with 409 or 422).
+REFUSED = (RuleViolationError, InvalidCommandError, SubjectErasedError, ConcurrentWriteError)
 _NOT_FIELDS = frozenset({"csrf", "confirm", "actor", "occurred_at", "correlation_id", "causation_id", "subject_id"})
 
 
@@ -99,10 +102,8 @@ async def send_command(request: Request, subject_id: UUID, name: str, person: Ac
     submitted = Submitted(subject_id, command, person.name, wired.clock(), person.principal.scopes)
     try:
         outcome = await group_of(request).submit(submitted)
-    except RuleViolationError as error:
-        log.info("console: %s refused by %s", name, error.rule)
-        return await render_subject(request, person, subject_id, refusal=_refusal(error.rule, None, error.message))
-    except (InvalidCommandError, SubjectErasedError, ConcurrentWriteError) as error:
+    except REFUSED as error:
+        log.info("console: %s refused (%s)", name, type(error).__name__)
         return await render_subject(request, person, subject_id, refusal=_refused_by(error))
     log.info("console: %s sent by %s for %s", name, person.name, subject_id)
     return to(f"/subjects/{subject_id}?done={name if not outcome.replayed else 'replayed'}")
@@ -113,6 +114,9 @@ def _refusal(rule: str, field: str | None, message: str = "") -> dict[str, str]:
 
 
 def _refused_by(error: Exception) -> dict[str, str]:
+    """What the page says of a refusal: the rule (or the kind of refusal), the field, the ledger's words."""
+    if isinstance(error, RuleViolationError):
+        return _refusal(error.rule, None, error.message)
     if isinstance(error, InvalidCommandError):
         return _refusal("invalid", error.field, error.message)
     if isinstance(error, SubjectErasedError):
@@ -136,9 +140,7 @@ async def answer_with_report(
             answers.answer_with_access_report, wired.commands, subject_id, request_id, command_id,
             actor=person.name, now=wired.clock(),
         )  # fmt: skip
-    except RuleViolationError as error:
-        return await render_subject(request, person, subject_id, refusal=_refusal(error.rule, None, error.message))
-    except (InvalidCommandError, SubjectErasedError, ConcurrentWriteError) as error:
+    except REFUSED as error:
         return await render_subject(request, person, subject_id, refusal=_refused_by(error))
     except UnknownSubjectError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the ledger has recorded nothing for this subject") from None

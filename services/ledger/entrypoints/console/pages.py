@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
@@ -66,12 +66,21 @@ def to(path: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}{path}", status_code=303)
 
 
-def moment_asked(value: str | None) -> datetime | None:
-    """A moment typed in a form (Almaty time, as the page shows times), or an ISO instant with its offset."""
+def moment_asked(value: str | None, *, not_after: datetime | None = None) -> datetime | None:
+    """A moment typed in a form (Almaty time, as the page shows times), or an ISO instant with its offset.
+
+    ValueError("invalid") when it is not a moment, ValueError("in_the_future") when it is after `not_after`.
+    """
     if not value:
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=KAZAKHSTAN)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("invalid") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=KAZAKHSTAN)
+    if not_after is not None and moment > not_after:
+        raise ValueError("in_the_future")
+    return moment
 
 
 # --- signing in and out ---------------------------------------------------------------------------------
@@ -173,11 +182,9 @@ async def render_subject(
     """The subject page, with the outcome of an action when one was just sent."""
     wired: LedgerServices = services_of(request)
     try:
-        moment = moment_asked(at)
-    except ValueError:
-        moment, refusal = None, {"rule": "invalid", "field": "at", "message": ""}
-    if moment is not None and moment > wired.clock():
-        moment, refusal = None, {"rule": "in_the_future", "field": "at", "message": ""}
+        moment = moment_asked(at, not_after=wired.clock())
+    except ValueError as error:
+        moment, refusal = None, {"rule": str(error), "field": "at", "message": ""}
     found = await subject_page(wired, projector_of(request), subject_id, moment, Words(person.lang))
     status_code = (422 if refusal["rule"] in {"invalid", "in_the_future"} else 409) if refusal else 200
     if not found.found and not refusal:
@@ -200,7 +207,7 @@ async def board(request: Request, person: SignedIn, kind: str | None = None, ove
     problem, requests, withdrawals, expiring = None, [], [], []
     try:
         for row in await projector.open_requests():
-            row["working_days_left"] = working_days_left(today, datetime.fromisoformat(row["due_on"]).date())
+            row["working_days_left"] = working_days_left(today, date.fromisoformat(row["due_on"]))
             requests.append(row)
         horizon = (today + timedelta(days=WITHDRAWALS_WITHIN_DAYS)).isoformat()
         withdrawals = [w for w in await projector.pending_withdrawals() if w["effective_on"] <= horizon]
@@ -241,9 +248,7 @@ async def check(
     answer, problem = None, None
     if subject_id is not None:
         try:
-            moment = moment_asked(at)
-            if moment is not None and moment > services_of(request).clock():
-                raise ValueError("in the future")
+            moment = moment_asked(at, not_after=services_of(request).clock())
         except ValueError:
             problem = "check.bad_moment"
         else:

@@ -91,7 +91,7 @@ def moment(value: str | datetime | None) -> str:
     """An instant in Almaty time, to the second."""
     if value is None:
         return "—"
-    when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
     return when.astimezone(KAZAKHSTAN).strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -157,7 +157,8 @@ def enforcements(envelopes: Sequence[Mapping[str, Any]], words: Words) -> list[E
         enforced = by_id.get(data["enforced_event_id"])
         took = "—"
         if enforced is not None:
-            seconds = (_instant(envelope["recordedat"]) - _instant(enforced["recordedat"])).total_seconds()
+            took_from = datetime.fromisoformat(enforced["recordedat"])
+            seconds = (datetime.fromisoformat(envelope["recordedat"]) - took_from).total_seconds()
             took = words("duration.seconds", seconds=f"{seconds:.1f}")
         what = words.term("event", event_name(enforced)) if enforced else data["enforced_event_id"]
         found.append(
@@ -175,7 +176,3 @@ def transfers(envelopes: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]
         for envelope in envelopes
         if event_name(envelope) == "PersonalDataTransferred"
     ]  # fmt: skip
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
