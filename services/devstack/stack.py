@@ -263,10 +263,12 @@ def _services(settings: StackSettings, running: Stack, stack_dir: Path) -> list[
         else:
             stores[variable] = os.environ.get(variable, f"sqlite:///{stack_dir / kind}.sqlite3")
     ledger_env = {
-        **common, **{name: secrets[name] for name in LEDGER_SECRETS}, "CONSENT_LEDGER_STORE": stores[
-        "CONSENT_LEDGER_STORE"], "CONSENT_CONSOLE_PROJECTOR_URL": f"http://127.0.0.1:{settings.projector_port}",
+        **common,
+        **{name: secrets[name] for name in LEDGER_SECRETS},
+        "CONSENT_LEDGER_STORE": stores["CONSENT_LEDGER_STORE"],
+        "CONSENT_CONSOLE_PROJECTOR_URL": f"http://127.0.0.1:{settings.projector_port}",  # the first projector
         CONSOLE_TOKEN: console_token(secrets[TOKENS]),
-    }  # fmt: skip
+    }
     projector_env = {**common, "CONSENT_PROJECTOR_STORE": stores["CONSENT_PROJECTOR_STORE"]}
     instances = []
     for kind, count, port, own in (
